@@ -8,7 +8,8 @@
 # 75 try later, 77 not permitted, 78 configuration).
 
 # Postfix's commands live in /usr/sbin, which a non-login PATH may lack.
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}
+# Appended, so that the caller's python3 or cargo still come first.
+export PATH=${PATH:+$PATH:}/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
 
 RP_ME=${RP_ME:-${0##*/}}

@@ -9,7 +9,7 @@
 # is bounded; the whole run takes a few seconds.
 # Last line: "N passed, M failed"; exit 0 only when nothing failed.
 set -euo pipefail
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}
+export PATH=${PATH:+$PATH:}/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 S=$ROOT/scripts
