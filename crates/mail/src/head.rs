@@ -5,9 +5,10 @@
 //! breaks that two ways, told apart by what follows the odd line:
 //!
 //! * a garbage line among headers (a broken fold, a script's stray
-//!   output): every line after it up to a blank line is a header line.
-//!   It is left out of the copy handed to mailparse, and named in the
-//!   defects;
+//!   output): every line after it up to a blank line is a header line,
+//!   and one of them at least is a header mail software writes (`To`,
+//!   `Subject`, `X-...`), not a form line (`domaine: ...`). It is left
+//!   out of the copy handed to mailparse, and named in the defects;
 //! * no blank line after the headers: the odd line is the first line of
 //!   the body. A blank line is inserted before it in the copy.
 //!
@@ -97,8 +98,8 @@ fn scan(text: &[u8]) -> Scan {
     }
 }
 
-/// From `pos`, only header lines (and folds) up to a blank line, and at
-/// least one of them.
+/// From `pos`, only header lines (and folds) up to a blank line, and
+/// one of them a header that mail software writes.
 fn headers_follow(text: &[u8], mut pos: usize) -> bool {
     let mut seen = false;
     while pos < text.len() {
@@ -108,13 +109,53 @@ fn headers_follow(text: &[u8], mut pos: usize) -> bool {
             return seen;
         }
         if is_header_line(line) {
-            seen = true;
+            seen |= is_mail_header(line);
         } else if !(line[0] == b' ' || line[0] == b'\t') {
             return false;
         }
         pos = next;
     }
     false
+}
+
+/// A header line whose name mail software writes, as opposed to a form
+/// line that happens to look like a header.
+fn is_mail_header(line: &[u8]) -> bool {
+    const NAMES: &[&str] = &[
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "reply-to",
+        "sender",
+        "received",
+        "return-path",
+        "mime-version",
+        "references",
+        "in-reply-to",
+        "delivered-to",
+        "precedence",
+        "auto-submitted",
+        "user-agent",
+        "organization",
+        "importance",
+        "thread-topic",
+        "thread-index",
+        "dkim-signature",
+        "comments",
+        "keywords",
+        "authentication-results",
+        "errors-to",
+    ];
+    const PREFIXES: &[&str] =
+        &["x-", "content-", "list-", "resent-", "arc-", "accept-"];
+    let end = line.iter().position(|&b| b == b':').unwrap_or(line.len());
+    let name = String::from_utf8_lossy(&line[..end]).trim().to_lowercase();
+    NAMES.contains(&name.as_str())
+        || PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 fn repair(
@@ -178,6 +219,9 @@ mod tests {
         let (out, d) = prep("From: a\nthis is junk\nSubject: x\n\nbody\n");
         assert_eq!(out, "From: a\nSubject: x\n\nbody\n");
         assert_eq!(d, ["garbage header line 'this is junk'"]);
+        let (out, d) = prep("From: a\nBonjour\ndomaine: x.fr\n\nMerci\n");
+        assert_eq!(out, "From: a\n\nBonjour\ndomaine: x.fr\n\nMerci\n");
+        assert_eq!(d, ["no blank line after headers"]);
     }
 
     #[test]

@@ -32,6 +32,19 @@ pub fn to_text(html: &str) -> String {
         }
     }
     push_text(&mut out, rest);
+    tidy(&out)
+}
+
+/// One blank between words, no empty lines, no blanks at line ends.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !words.is_empty() {
+            out.push_str(&words.join(" "));
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -117,11 +130,11 @@ mod tests {
         let html = "<html><style>p{x:y}</style><p>Domaine&nbsp;: \
             caf&eacute;.fr<br>langue: fr</p><script>a<b</script>&unknown;";
         let text = to_text(html);
-        let lines: Vec<_> = text.lines().map(str::trim).collect();
+        let lines: Vec<_> = text.lines().collect();
         assert!(lines.contains(&"Domaine : café.fr"), "{text:?}");
         assert!(lines.contains(&"langue: fr"), "{text:?}");
         assert!(!text.contains("x:y"));
-        assert!(text.ends_with("&unknown;"));
-        assert_eq!(to_text("a<b"), "a");
+        assert!(text.ends_with("&unknown;\n"));
+        assert_eq!(to_text("a<b"), "a\n");
     }
 }
