@@ -47,14 +47,46 @@ rp_require_root() {
 	[ "$(id -u)" = 0 ] || rp_die 77 "$1: must run as root"
 }
 
-# rp_port_arg PORT: validate a TCP port given on the command line.
+# rp_port_arg PORT: validate a TCP port given on the command line (0 is
+# handled by rp_auto_port before).
 rp_port_arg() {
 	case $1 in
 	'' | *[!0-9]*) rp_die 64 "read port '$1': not a number" ;;
 	esac
 	if [ "$1" -lt 1024 ] || [ "$1" -gt 65535 ]; then
-		rp_die 64 "read port '$1': must be 1024..65535"
+		rp_die 64 "read port '$1': must be 0 or 1024..65535"
 	fi
+}
+
+# rp_free_ports COUNT: print COUNT distinct ports of 20000-29999 that
+# nothing listens on, or fail after 200 tries.
+rp_free_ports() {
+	local found=() port i
+	for ((i = 0; i < 200 && ${#found[@]} < $1; i++)); do
+		port=$((20000 + RANDOM % 10000))
+		rp_port_busy "$port" && continue
+		case " ${found[*]} " in *" $port "*) continue ;; esac
+		found+=("$port")
+	done
+	[ "${#found[@]}" -eq "$1" ] || return 1
+	printf '%s\n' "${found[@]}"
+}
+
+# rp_auto_port SCRIPT DIR CURRENT: for PORT 0. Run SCRIPT DIR PORT on the
+# port the instance in DIR already serves (CURRENT), else on a free one;
+# a port taken by someone else between the check and the bind (exit 75)
+# is replaced by another, three times at most.
+rp_auto_port() {
+	local script=$1 dir=$2 port=$3 i rc
+	[ -z "$port" ] || exec "$script" "$dir" "$port"
+	for ((i = 0; i < 3; i++)); do
+		port=$(rp_free_ports 1) ||
+			rp_die 75 "find a free port: none in 200 tries"
+		rc=0
+		"$script" "$dir" "$port" || rc=$?
+		[ "$rc" -eq 75 ] || exit "$rc"
+	done
+	exit 75
 }
 
 # rp_dir_arg DIR: print the absolute form of a working directory given on

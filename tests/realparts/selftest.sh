@@ -41,8 +41,13 @@ finish() {
 }
 
 cleanup() {
-	"$S/sink-down" "$BASE/sink" >/dev/null 2>&1 || true
-	"$S/postfix-down" "$BASE/pf" >/dev/null 2>&1 || true
+	local d
+	for d in sink sink0; do
+		"$S/sink-down" "$BASE/$d" >/dev/null 2>&1 || true
+	done
+	for d in pf pf0; do
+		"$S/postfix-down" "$BASE/$d" >/dev/null 2>&1 || true
+	done
 	if [ "$FAIL" -eq 0 ]; then
 		rm -rf --one-file-system -- "$BASE"
 	else
@@ -263,6 +268,29 @@ test_errors() {
 		rc_is 64 "$S/postfix-up" "$ROOT/tests" "$SINK_PORT"
 }
 
+# up_twice SCRIPT DIR KEY: SCRIPT DIR 0 twice gives the same port (and
+# the same KEY line: the same process).
+up_twice() {
+	local first second port
+	first=$("$S/$1" "$2" 0) || return 1
+	second=$("$S/$1" "$2" 0) || return 1
+	port=$(grep -E '^SUZ_(SMTP|SINK)_PORT=[0-9]+$' <<<"$first") || return 1
+	grep -qx "$port" <<<"$second" &&
+		[ "$(grep "^$3=" <<<"$first")" = "$(grep "^$3=" <<<"$second")" ]
+}
+
+down_auto() {
+	"$S/postfix-down" "$BASE/pf0" && "$S/sink-down" "$BASE/sink0"
+}
+
+test_auto_port() {
+	check "postfix-up DIR 0: a free port, the same one again" \
+		up_twice postfix-up "$BASE/pf0" SUZ_PF_MASTER_PID
+	check "sink-up DIR 0: a free port, the same one again" \
+		up_twice sink-up "$BASE/sink0" SUZ_SINK_PID
+	check "postfix-down, sink-down after port 0" down_auto
+}
+
 test_down() {
 	check "sink-down" timed "$S/sink-down" "$BASE/sink"
 	check "postfix-down" timed "$S/postfix-down" "$BASE/pf"
@@ -291,7 +319,7 @@ main() {
 	trap cleanup EXIT
 	read -r PF_PORT SINK_PORT < <("$S/free-port" 2 | paste -sd ' ')
 
-	test_postfix && test_sink && test_errors
+	test_postfix && test_sink && test_errors && test_auto_port
 	test_down
 	finish
 }
