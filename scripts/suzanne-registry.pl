@@ -31,6 +31,7 @@ my $JSON = JSON::PP->new->utf8->canonical;
 my $EX_USAGE       = 64;
 my $EX_DATAERR     = 65;
 my $EX_UNAVAILABLE = 69;
+my $EX_CANTCREAT   = 73;
 my $EX_TEMPFAIL    = 75;
 my $EX_PROTOCOL    = 76;
 
@@ -68,8 +69,9 @@ registration system would: first come, first served.
   --help             this text
 
 Exit: 0 done; 64 usage; 65 a request's raw bytes do not match its sha256,
-or an answer lacks a field; 69 the server cannot be reached; 75 deadline
-reached; 76 a SOAP fault or an answer that is not the contract's.
+or an answer lacks a field; 69 the server cannot be reached; 73 --out
+cannot be written; 75 deadline reached; 76 a SOAP fault or an answer that
+is not the contract's.
 EOT
 
 main(@ARGV);
@@ -84,7 +86,7 @@ sub main {
     serve($soap, $opt, $out, $run);
 
     if ($out) {
-        close $out or fail($EX_UNAVAILABLE, "close '$opt->{out}': $!");
+        close $out or fail($EX_CANTCREAT, "close '$opt->{out}': $!");
     }
     if ($opt->{verbose}) {
         my $c = $run->{count};
@@ -162,7 +164,7 @@ sub client {
 sub open_out {
     my ($path) = @_;
     return undef unless defined $path;
-    open(my $fh, '>:raw', $path) or fail($EX_UNAVAILABLE, "open '$path': $!");
+    open(my $fh, '>:raw', $path) or fail($EX_CANTCREAT, "open '$path': $!");
     $fh->autoflush(1);
     return $fh;
 }
@@ -311,7 +313,7 @@ sub record {
     my ($out, $line) = @_;
     return unless $out;
     print {$out} $JSON->encode($line), "\n"
-        or fail($EX_UNAVAILABLE, "write result line: $!");
+        or fail($EX_CANTCREAT, "write result line: $!");
 }
 
 # call: one SOAP call in the chosen style; any fault or transport error
