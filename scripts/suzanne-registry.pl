@@ -34,6 +34,7 @@ my $EX_UNAVAILABLE = 69;
 my $EX_CANTCREAT   = 73;
 my $EX_TEMPFAIL    = 75;
 my $EX_PROTOCOL    = 76;
+my $EX_NOPERM      = 77;
 
 # xsd types of the parameters, for --style typed; anything else is a string
 my %XSD = (max => 'int', leaseSeconds => 'int', id => 'long',
@@ -56,6 +57,8 @@ registration system would: first come, first served.
         doc      autotype(0) with default_ns: untyped, namespace-qualified
                  children; values XML-escaped here, as SOAP::Lite does not
   --keep-alive       reuse one HTTP connection for all calls
+  --auth-file FILE   HTTP Basic credentials, a "user:password" line (the
+                     format of suzanne-soapd's auth_file)
   --hold-domain RE   HoldRequest instead of deciding requests that name a
                      domain (Unicode or A-label) matching the Perl regex RE
   --idle-exit SECS   exit once the queue has been empty this long (default 2)
@@ -71,7 +74,7 @@ registration system would: first come, first served.
 Exit: 0 done; 64 usage; 65 a request's raw bytes do not match its sha256,
 or an answer lacks a field; 69 the server cannot be reached; 73 --out
 cannot be written; 75 deadline reached; 76 a SOAP fault or an answer that
-is not the contract's.
+is not the contract's; 77 the credentials were refused.
 EOT
 
 main(@ARGV);
@@ -102,7 +105,7 @@ sub options {
              lease => 300, style => 'default', 'idle-exit' => 2,
              'delay-ms' => 0, deadline => 3600, timeout => 60);
     GetOptionsFromArray(\@argv, \%o, 'url=s', 'batch=i', 'lease=i',
-        'style=s', 'keep-alive', 'hold-domain=s', 'idle-exit=f', 'max=i',
+        'style=s', 'keep-alive', 'auth-file=s', 'hold-domain=s', 'idle-exit=f', 'max=i',
         'out=s', 'delay-ms=i', 'deadline=f', 'timeout=i', 'verbose',
         'help|h')
         or usage();
@@ -151,6 +154,7 @@ sub client {
     my @proxy = (timeout => $opt->{timeout});
     push @proxy, keep_alive => 1 if $opt->{'keep-alive'};
     my $soap = SOAP::Lite->uri($NS)->proxy($opt->{url}, @proxy);
+    credentials($opt->{'auth-file'}) if defined $opt->{'auth-file'};
 
     if ($opt->{style} eq 'doc') {
         # The document/literal recipe of SOAP::Lite's documentation.
@@ -159,6 +163,21 @@ sub client {
         $soap->on_action(sub { qq("$NS#$_[1]") });
     }
     return $soap;
+}
+
+# credentials: SOAP::Lite's own recipe. LWP asks for them on the first
+# 401 and then sends them before being asked, on every later call.
+sub credentials {
+    my ($path) = @_;
+    open(my $in, '<', $path) or fail($EX_USAGE, "open '$path': $!");
+    my $line = <$in> // '';
+    close $in;
+    chomp $line;
+    my ($user, $password) = $line =~ /^([^:]+):(.*)$/
+        or fail($EX_USAGE, "read '$path': not a user:password line");
+    no warnings qw(once redefine);
+    *SOAP::Transport::HTTP::Client::get_basic_credentials =
+        sub { return ($user, $password) };
 }
 
 sub open_out {
@@ -327,7 +346,8 @@ sub call {
         $err =~ s/ at \S+ line \d+\.?\s*$//;
         # SOAP::Lite dies with the HTTP status line when it got no SOAP
         # answer at all, and with the parser's message on bad XML.
-        my $code = $err =~ /^\d{3} / ? $EX_UNAVAILABLE : $EX_PROTOCOL;
+        my $code = $err =~ /^401 / ? $EX_NOPERM
+                 : $err =~ /^\d{3} / ? $EX_UNAVAILABLE : $EX_PROTOCOL;
         $err =~ s/ at \S+ line \d+\.?\s.*//s;
         fail($code, "call '$op' at '$opt->{url}': $err");
     }

@@ -12,9 +12,10 @@
 # positional (c-gensymN), and the connection number.
 #
 # usage: mock-soapd.pl --port P --requests FILE --log FILE
-#        [--bad-sha ID] [--stale ID] [--seconds N]
+#        [--bad-sha ID] [--stale ID] [--auth USER:PASSWORD] [--seconds N]
 # --bad-sha publishes a wrong sha256 for ID; --stale answers a stale-lease
-# fault to CompleteRequest for ID; --seconds bounds the run (default 60).
+# fault to CompleteRequest for ID; --auth requires HTTP Basic (401 with a
+# challenge otherwise); --seconds bounds the run (default 60).
 use strict;
 use warnings;
 
@@ -24,12 +25,12 @@ use Getopt::Long;
 use HTTP::Daemon;
 use HTTP::Response;
 use JSON::PP ();
-use MIME::Base64 qw(encode_base64);
+use MIME::Base64 qw(decode_base64 encode_base64);
 use SOAP::Lite;
 
 my %o = (seconds => 60, 'bad-sha' => 0, stale => 0);
 GetOptions(\%o, 'port=i', 'requests=s', 'log=s', 'bad-sha=i', 'stale=i',
-           'seconds=i') && $o{port} && $o{requests} && $o{log}
+           'auth=s', 'seconds=i') && $o{port} && $o{requests} && $o{log}
     or die "usage: mock-soapd.pl --port P --requests FILE --log FILE\n";
 
 my $JSON = JSON::PP->new->utf8->canonical;
@@ -46,9 +47,26 @@ my $conn = 0;
 while (my $c = $d->accept) {
     $conn++;
     while (my $req = $c->get_request) {
-        $c->send_response(answer($req->content));
+        $c->send_response(authorized($req) ? answer($req->content)
+                                           : unauthorized());
     }
     $c->close;
+}
+
+sub authorized {
+    my ($req) = @_;
+    return 1 unless $o{auth};
+    my $h = $req->header('Authorization') // '';
+    my $ok = $h =~ /^Basic (\S+)$/ && decode_base64($1) eq $o{auth};
+    print {$log} $JSON->encode({op => 'auth', ok => $ok ? 1 : 0,
+                                conn => $conn}), "\n";
+    return $ok;
+}
+
+sub unauthorized {
+    return HTTP::Response->new(401, 'Unauthorized',
+        ['WWW-Authenticate' => 'Basic realm="suzanne"',
+         'Content-Type' => 'text/plain'], "unauthorized\n");
 }
 
 sub load {

@@ -177,6 +177,25 @@ test_options() {
 		took_ms_at_least "$t0" 450
 }
 
+# one_challenge: the credentials were asked for once, then sent unasked.
+one_challenge() {
+	rc_is 0 && [ "$(grep -c '"ok":0,"op":"auth"' "$WORK/mock.log")" -eq 1 ]
+}
+
+test_auth() {
+	printf 'registry:s3cret\n' >"$WORK/auth"
+	printf 'registry:wrong\n' >"$WORK/auth.bad"
+	start_mock --auth registry:s3cret
+	registry --keep-alive --auth-file "$WORK/auth"
+	check "--auth-file: exit 0, one 401 challenge" one_challenge
+	start_mock --auth registry:s3cret
+	registry --auth-file "$WORK/auth.bad"
+	check "wrong password: exit 77, one line" failed_with 77 "401"
+	start_mock --auth registry:s3cret
+	registry
+	check "no credentials: exit 77" rc_is 77
+}
+
 test_failures() {
 	start_mock --bad-sha 2
 	registry
@@ -214,6 +233,7 @@ main() {
 
 	test_styles
 	test_options
+	test_auth
 	test_failures
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
