@@ -76,7 +76,10 @@ pub fn write_atomic(tmp: &Path, dest: &Path, bytes: &[u8]) -> Result<()> {
     sync_file(&file, tmp)?;
     drop(file);
     rename(tmp, dest)?;
-    sync_dir(dest.parent().unwrap_or(Path::new(".")))
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => sync_dir(Path::new(".")),
+    }
 }
 
 /// Make a directory and its parents.

@@ -35,11 +35,14 @@ pub enum Event {
         bytes: u64,
         files: u64,
     },
-    /// Tickets first..first+count-1 belong to this batch.
+    /// Tickets first..first+count-1 belong to this batch, which was
+    /// rotated at `rotated_us` (the arrival time of its messages that
+    /// carry no trusted Received header).
     Batch {
         batch: String,
         first: u64,
         count: u64,
+        rotated_us: i64,
     },
     /// A message is durable in the spool.
     Parsed(Parsed),

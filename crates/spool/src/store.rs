@@ -198,7 +198,7 @@ impl Spool {
     /// directories (after the locks are released: syncs are slow).
     pub fn settle_mbox(&self, mailbox: &Path) -> Result<()> {
         durable::sync_dir(&self.root.join("incoming"))?;
-        durable::sync_dir(mailbox.parent().unwrap_or(Path::new(".")))
+        durable::sync_dir(parent_dir(mailbox))
     }
 
     /// Move Maildir message files into a new batch, rotation `n`, in the
@@ -383,5 +383,13 @@ impl Spool {
         let meta = fs::metadata(&batch.path)
             .map_err(|e| Error::io("stat", &batch.path, e))?;
         Ok(meta.ctime() * 1_000_000 + meta.ctime_nsec() / 1000)
+    }
+}
+
+/// The directory holding `path` ("." for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
