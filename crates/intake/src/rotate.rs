@@ -130,10 +130,7 @@ fn due(mbox: &Path, opts: &Options, report: &mut Report) -> bool {
         // The birth time is when the first message arrived in this
         // mailbox; without it, the last change is the best we know.
         let born = meta.created().or_else(|_| meta.modified());
-        let age = born
-            .ok()
-            .and_then(|t| spool_age(t))
-            .unwrap_or(Duration::ZERO);
+        let age = born.ok().and_then(spool_age).unwrap_or(Duration::ZERO);
         if age >= opts.min_age {
             return true;
         }

@@ -232,6 +232,7 @@ fn a_stale_dotlock_is_broken_and_a_live_old_one_is_not() {
 }
 
 fn backdate(path: &Path, secs: u64) {
+    #[allow(clippy::disallowed_methods)]
     let t = std::time::SystemTime::now() - Duration::from_secs(secs);
     let f = fs::File::options().write(true).open(path).unwrap();
     f.set_modified(t).unwrap();

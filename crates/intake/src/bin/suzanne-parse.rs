@@ -53,11 +53,13 @@ fn run(args: Args) -> anyhow::Result<Exit> {
             format!("unknown mbox flavour '{flavour_name}'"),
         ))
     })?;
-    let mut mail = ParseOptions::default();
-    mail.trusted_hosts = if args.trusted_hosts.is_empty() {
-        config.trusted_hosts()
-    } else {
-        args.trusted_hosts
+    let mut mail = ParseOptions {
+        trusted_hosts: if args.trusted_hosts.is_empty() {
+            config.trusted_hosts()
+        } else {
+            args.trusted_hosts
+        },
+        ..ParseOptions::default()
     };
     let keys = if args.domain_keys.is_empty() {
         config.form.domain_keys.clone()
