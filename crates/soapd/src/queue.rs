@@ -26,43 +26,7 @@ use std::fmt;
 /// A request's ticket number: fixed once, never reused.
 pub type Ticket = u64;
 
-/// The order of the queue: smallest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ArrivalKey {
-    pub arrival_us: i64,
-    pub rotation: u64,
-    pub position: u64,
-}
-
-/// What suzanne-parse made of a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Request,
-    Duplicate,
-    Auto,
-    Malformed,
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "request" => Some(Kind::Request),
-            "duplicate" => Some(Kind::Duplicate),
-            "auto" => Some(Kind::Auto),
-            "malformed" => Some(Kind::Malformed),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Request => "request",
-            Kind::Duplicate => "duplicate",
-            Kind::Auto => "auto",
-            Kind::Malformed => "malformed",
-        }
-    }
-}
+pub use spool::{ArrivalKey, Kind};
 
 /// A message as the queue sees it (from a `parsed` event).
 #[derive(Clone, Debug, PartialEq)]
@@ -549,19 +513,33 @@ impl Queue {
         e: &Entry,
         now_us: i64,
     ) -> Result<(), Refusal> {
-        if e.live_lease(now_us) {
-            return Ok(());
+        if e.live_lease(now_us) || !self.names_taken(ticket, e, now_us) {
+            Ok(())
+        } else {
+            Err(Refusal::StaleLease)
         }
-        let taken = self.open.iter().any(|&(key, t)| {
+    }
+
+    /// True when an earlier open request, or any request under a live
+    /// lease or a hold, names one of the same domains.
+    fn names_taken(&self, ticket: Ticket, e: &Entry, now_us: i64) -> bool {
+        self.open.iter().any(|&(key, t)| {
             let o = &self.entries[&t];
             t != ticket
                 && (key < e.key || !o.available(now_us))
                 && o.domains.iter().any(|d| e.domains.contains(d))
-        });
-        if taken {
-            Err(Refusal::StaleLease)
-        } else {
-            Ok(())
+        })
+    }
+
+    /// Whether `ticket` may be leased now: what `plan_leases` decided,
+    /// checked again when other programs' events were journaled between
+    /// the decision and its own lines.
+    pub fn may_lease(&self, ticket: Ticket, now_us: i64) -> bool {
+        match self.entries.get(&ticket) {
+            Some(e) if e.kind == Kind::Request && e.available(now_us) => {
+                !self.names_taken(ticket, e, now_us)
+            }
+            _ => false,
         }
     }
 

@@ -116,6 +116,16 @@ fn late_parsed_earlier_request_waits_for_a_live_lease() {
 }
 
 #[test]
+fn may_lease_sees_late_arrivals() {
+    let mut q = queue(&[parsed(2, 20, &["x.fr"]), parsed(3, 30, &["y.fr"])]);
+    assert!(q.may_lease(2, 0));
+    q.apply(&parsed(1, 10, &["x.fr"]));
+    assert!(!q.may_lease(2, 0));
+    assert!(q.may_lease(3, 0));
+    assert!(!q.may_lease(99, 0));
+}
+
+#[test]
 fn expired_lease_completes_if_nobody_leased_since() {
     let mut q = queue(&[parsed(1, 10, &["x.fr"])]);
     let l = lease(&mut q, 1, 0);

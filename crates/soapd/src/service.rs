@@ -1,0 +1,452 @@
+//! The seven operations, over the queue and the spool.
+//!
+//! Durability rule: every lease, extension, release, hold and completion
+//! is appended to the journal, and synced, before its answer is written.
+//! The queue state is only ever changed by folding journal lines, read
+//! back in journal order: the state a restart rebuilds is the state the
+//! answers came from, so `kill -9` at any instant loses no completion
+//! and hands out no request twice while its lease runs.
+//!
+//! The journal is tailed before every operation, so `parsed` lines from
+//! suzanne-parse and `unhold` lines from the operator's tool are seen as
+//! soon as the next call comes.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard};
+
+use rand::Rng;
+use spool::clock;
+use spool::journal::{Journal, Reader};
+use spool::Spool;
+
+use crate::events;
+use crate::protocol::{Answer, Call, Fault, RequestOut, StatusOut};
+use crate::queue::{Event, Queue, Refusal, Ticket, View};
+
+/// The limits the operations apply.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub lease_default: u64,
+    pub lease_max: u64,
+    pub max_batch: usize,
+}
+
+/// What came of one call, for the answer and the log line.
+#[derive(Debug)]
+pub struct Handled {
+    pub result: Result<Answer, Fault>,
+    /// The tickets the call was about.
+    pub tickets: Vec<Ticket>,
+    /// One word for the log: `leased`, `completed`, `again`, ...
+    pub outcome: &'static str,
+}
+
+impl Handled {
+    fn fault(f: Fault) -> Handled {
+        Handled {
+            tickets: f.ticket.into_iter().collect(),
+            result: Err(f),
+            outcome: "fault",
+        }
+    }
+}
+
+pub struct Service {
+    spool: Spool,
+    limits: Limits,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    queue: Queue,
+    journal: Journal,
+    reader: Reader,
+    /// Journal lines that could not be read (reported once each).
+    bad_lines: u64,
+}
+
+impl Inner {
+    /// Folds the journal lines written since the last look.  Returns
+    /// the tickets of `mine` (sequence numbers of our own `lease` lines)
+    /// that could no longer be leased when their line came: another
+    /// program's line got in between the decision and the append.
+    fn catch_up(&mut self, mine: &[u64], now_us: i64) -> Vec<Ticket> {
+        let mut undone = Vec::new();
+        while let Some(entry) = self.reader.next_entry() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    self.bad_lines += 1;
+                    eprintln!("- op=journal outcome=unreadable error={e}");
+                    continue;
+                }
+            };
+            let Some(ev) = events::from_journal(&entry.event) else {
+                continue;
+            };
+            if let Event::Lease { ticket, .. } = &ev {
+                let ours = mine.contains(&entry.seq);
+                if ours && !self.queue.may_lease(*ticket, now_us) {
+                    undone.push(*ticket);
+                }
+            }
+            self.queue.apply(&ev);
+        }
+        undone
+    }
+
+    /// Appends, durably, then folds what was appended.
+    fn record(
+        &mut self,
+        evs: &[Event],
+        now_us: i64,
+    ) -> Result<Vec<Ticket>, Fault> {
+        let lines: Vec<_> =
+            evs.iter().filter_map(events::to_journal).collect();
+        let seqs = self.journal.append(&lines).map_err(|e| {
+            Fault::server("internal", format!("cannot write journal: {e}"))
+        })?;
+        Ok(self.catch_up(&seqs, now_us))
+    }
+}
+
+impl Service {
+    /// Rebuilds the queue from the whole journal.
+    pub fn open(spool: Spool, limits: Limits) -> anyhow::Result<Service> {
+        let journal = spool.journal()?;
+        let reader = spool.journal_reader()?;
+        let mut inner = Inner {
+            queue: Queue::default(),
+            journal,
+            reader,
+            bad_lines: 0,
+        };
+        inner.catch_up(&[], clock::now_us());
+        Ok(Service {
+            spool,
+            limits,
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// The state, caught up with the journal.  A panic in another
+    /// thread while it held the lock may have left the queue half
+    /// changed: it is then rebuilt from the journal.
+    fn state(&self) -> MutexGuard<'_, Inner> {
+        let mut inner = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => {
+                self.inner.clear_poison();
+                let mut g = poisoned.into_inner();
+                if let Ok(reader) = self.spool.journal_reader() {
+                    g.reader = reader;
+                    g.queue = Queue::default();
+                }
+                g
+            }
+        };
+        inner.catch_up(&[], clock::now_us());
+        inner
+    }
+
+    pub fn handle(&self, call: &Call, client: &str) -> Handled {
+        let r = match call.op.as_str() {
+            "GetRequests" => self.get_requests(call, client),
+            "CompleteRequest" => self.complete(call),
+            "HoldRequest" => self.hold(call),
+            "ReleaseRequest" => self.release(call),
+            "ExtendLease" => self.extend(call),
+            "GetRequest" => self.get_request(call),
+            "QueueStatus" => Ok(self.queue_status()),
+            _ => Err(Fault::client(
+                "unknown-operation",
+                format!("no operation named {}", call.op),
+            )),
+        };
+        r.unwrap_or_else(Handled::fault)
+    }
+
+    fn get_requests(
+        &self,
+        call: &Call,
+        client: &str,
+    ) -> Result<Handled, Fault> {
+        const P: [&str; 2] = ["max", "leaseSeconds"];
+        let max = int_param(call, &P, 0)?.unwrap_or(1);
+        if max < 1 {
+            return Err(bad_param("max", "must be at least 1"));
+        }
+        let max = (max as usize).min(self.limits.max_batch);
+        let secs = self.lease_seconds(call, &P, 1)?;
+
+        let mut st = self.state();
+        let now = clock::now_us();
+        let expires = now + secs as i64 * 1_000_000;
+        let client = client.to_owned();
+        let plan = st.queue.plan_leases(max, now, expires, &client, token);
+        let undone = st.record(&plan, now)?;
+        let mut leased: Vec<(Ticket, View)> = Vec::new();
+        let mut releases = Vec::new();
+        for ev in &plan {
+            let Event::Lease { ticket, token, .. } = ev else {
+                continue;
+            };
+            if undone.contains(ticket) {
+                releases.push(Event::Release {
+                    ticket: *ticket,
+                    token: token.clone(),
+                });
+            } else if let Some(v) = st.queue.view(*ticket, now) {
+                leased.push((*ticket, v));
+            }
+        }
+        // Rare: suzanne-parse journaled an earlier claimant for one of
+        // the names between the decision and its lines.  Those leases
+        // are given back before anyone sees them.
+        st.record(&releases, now)?;
+        drop(st);
+
+        let mut out = Vec::with_capacity(leased.len());
+        for (ticket, view) in &leased {
+            out.push(self.request_out(*ticket, view)?);
+        }
+        Ok(Handled {
+            tickets: leased.iter().map(|(t, _)| *t).collect(),
+            result: Ok(Answer::Requests(out)),
+            outcome: "leased",
+        })
+    }
+
+    fn complete(&self, call: &Call) -> Result<Handled, Fault> {
+        const P: [&str; 4] = ["id", "leaseToken", "outcome", "comment"];
+        let (id, token) = id_and_token(call, &P)?;
+        let outcome = str_param(call, &P, 2).unwrap_or_default();
+        let outcome = outcome.trim();
+        if outcome != "accepted" && outcome != "rejected" {
+            return Err(Fault::client(
+                "bad-outcome",
+                "outcome must be \"accepted\" or \"rejected\"",
+            )
+            .with_ticket(id));
+        }
+        let comment = str_param(call, &P, 3).unwrap_or_default();
+        let mut st = self.state();
+        let now = clock::now_us();
+        let planned = st.queue.plan_complete(id, &token, outcome, &comment);
+        self.apply_planned(&mut st, id, planned, now, "completed")
+    }
+
+    fn hold(&self, call: &Call) -> Result<Handled, Fault> {
+        const P: [&str; 3] = ["id", "leaseToken", "reason"];
+        let (id, token) = id_and_token(call, &P)?;
+        let reason = str_param(call, &P, 2).unwrap_or_default();
+        let mut st = self.state();
+        let now = clock::now_us();
+        let planned = st.queue.plan_hold(id, &token, &reason, now);
+        self.apply_planned(&mut st, id, planned, now, "held")
+    }
+
+    fn release(&self, call: &Call) -> Result<Handled, Fault> {
+        const P: [&str; 2] = ["id", "leaseToken"];
+        let (id, token) = id_and_token(call, &P)?;
+        let mut st = self.state();
+        let now = clock::now_us();
+        let planned = st.queue.plan_release(id, &token);
+        self.apply_planned(&mut st, id, planned, now, "released")
+    }
+
+    /// Writes what a Complete/Hold/Release decided; `Ok(None)` was
+    /// already done and is answered the same, with nothing written.
+    fn apply_planned(
+        &self,
+        st: &mut Inner,
+        id: Ticket,
+        planned: Result<Option<Event>, Refusal>,
+        now: i64,
+        status: &'static str,
+    ) -> Result<Handled, Fault> {
+        let outcome = match planned.map_err(|r| refusal(r, id))? {
+            Some(ev) => {
+                st.record(&[ev], now)?;
+                status
+            }
+            None => "again",
+        };
+        Ok(Handled {
+            result: Ok(Answer::Status(status)),
+            tickets: vec![id],
+            outcome,
+        })
+    }
+
+    fn extend(&self, call: &Call) -> Result<Handled, Fault> {
+        const P: [&str; 3] = ["id", "leaseToken", "seconds"];
+        let (id, token) = id_and_token(call, &P)?;
+        let secs = self.lease_seconds(call, &P, 2)?;
+        let mut st = self.state();
+        let now = clock::now_us();
+        let expires = now + secs as i64 * 1_000_000;
+        let ev = st
+            .queue
+            .plan_extend(id, &token, now, expires)
+            .map_err(|r| refusal(r, id))?;
+        st.record(&[ev], now)?;
+        Ok(Handled {
+            result: Ok(Answer::LeaseExpires(clock::rfc3339_us(expires))),
+            tickets: vec![id],
+            outcome: "extended",
+        })
+    }
+
+    fn get_request(&self, call: &Call) -> Result<Handled, Fault> {
+        let id = id_param(call, &["id"])?;
+        let view = self.state().queue.view(id, clock::now_us());
+        let Some(view) = view else {
+            return Err(refusal(Refusal::NoSuchRequest, id));
+        };
+        let r = self.request_out(id, &view)?;
+        Ok(Handled {
+            result: Ok(Answer::Request(Box::new(r))),
+            tickets: vec![id],
+            outcome: "shown",
+        })
+    }
+
+    fn queue_status(&self) -> Handled {
+        let now = clock::now_us();
+        let c = self.state().queue.counts(now);
+        let age = c
+            .oldest_pending_us
+            .map(|t| ((now - t).max(0) / 1_000_000) as u64)
+            .unwrap_or(0);
+        Handled {
+            result: Ok(Answer::QueueStatus(StatusOut {
+                pending: c.pending,
+                leased: c.leased,
+                held: c.held,
+                completed: c.completed,
+                oldest_pending_age: age,
+            })),
+            tickets: Vec::new(),
+            outcome: "shown",
+        }
+    }
+
+    fn lease_seconds(
+        &self,
+        call: &Call,
+        names: &[&str],
+        i: usize,
+    ) -> Result<u64, Fault> {
+        match int_param(call, names, i)? {
+            None | Some(0) => Ok(self.limits.lease_default),
+            Some(n) if n < 0 => Err(bad_param(names[i], "must be positive")),
+            Some(n) => Ok((n as u64).min(self.limits.lease_max)),
+        }
+    }
+
+    /// The contract's Request for one ticket, read from its record.
+    fn request_out(&self, id: Ticket, v: &View) -> Result<RequestOut, Fault> {
+        let internal = |what: &str, e: spool::Error| {
+            Fault::server("internal", format!("cannot read {what}: {e}"))
+                .with_ticket(id)
+        };
+        let rec = self.spool.record(id).map_err(|e| internal("record", e))?;
+        let raw = self.spool.raw(id).map_err(|e| internal("message", e))?;
+        Ok(RequestOut {
+            id,
+            arrival: rec.arrival,
+            envelope_sender: rec.envelope_sender.unwrap_or_default(),
+            from: rec.from,
+            message_id: rec.message_id.unwrap_or_default(),
+            subject: rec.subject,
+            domains: rec.domains.iter().map(|d| d.unicode.clone()).collect(),
+            domains_ascii: rec
+                .domains
+                .iter()
+                .map(|d| d.ascii.clone())
+                .collect(),
+            form: rec.form,
+            body: rec.body,
+            raw,
+            sha256: rec.sha256,
+            state: v.state.as_str().to_owned(),
+            lease_token: v.token.clone(),
+            lease_expires: v.expires_us.map(clock::rfc3339_us),
+        })
+    }
+}
+
+/// A fresh lease token: the ticket and 128 random bits.
+fn token(ticket: Ticket) -> String {
+    let bits: u128 = rand::thread_rng().gen();
+    format!("L{ticket}-{bits:032x}")
+}
+
+fn refusal(r: Refusal, id: Ticket) -> Fault {
+    Fault::client(r.code(), format!("request {id}: {r}")).with_ticket(id)
+}
+
+fn bad_param(name: &str, why: &str) -> Fault {
+    Fault::client("bad-parameter", format!("parameter {name}: {why}"))
+}
+
+fn str_param(call: &Call, names: &[&str], i: usize) -> Option<String> {
+    call.param(names, i).and_then(|p| p.value.clone())
+}
+
+/// An integer as SOAP::Lite may type it: `xsd:int`, `xsd:long`, even
+/// `xsd:float` for large values; the lexical text is what counts.
+fn int_param(
+    call: &Call,
+    names: &[&str],
+    i: usize,
+) -> Result<Option<i64>, Fault> {
+    let Some(text) = str_param(call, names, i) else {
+        return Ok(None);
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(n) = text.parse::<i64>() {
+        return Ok(Some(n));
+    }
+    match text.parse::<f64>() {
+        Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
+        _ => Err(bad_param(names[i], "not an integer")),
+    }
+}
+
+fn id_param(call: &Call, names: &[&str]) -> Result<Ticket, Fault> {
+    match int_param(call, names, 0)? {
+        Some(n) if n > 0 => Ok(n as Ticket),
+        Some(_) => Err(bad_param("id", "must be a ticket number")),
+        None => Err(bad_param("id", "missing")),
+    }
+}
+
+fn id_and_token(
+    call: &Call,
+    names: &[&str],
+) -> Result<(Ticket, String), Fault> {
+    let id = id_param(call, names)?;
+    match str_param(call, names, 1) {
+        Some(t) if !t.trim().is_empty() => Ok((id, t.trim().to_owned())),
+        _ => Err(bad_param("leaseToken", "missing").with_ticket(id)),
+    }
+}
+
+/// Tickets as the log shows them: `12,13,14`, or `-` for none.
+pub fn ticket_list(tickets: &[Ticket]) -> String {
+    if tickets.is_empty() {
+        return "-".to_owned();
+    }
+    let mut seen = HashSet::new();
+    tickets
+        .iter()
+        .filter(|t| seen.insert(**t))
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
