@@ -193,6 +193,15 @@ pub fn parse_message(
     p.finish(envelope_sender, incomplete)
 }
 
+/// Parse a message cut out of an mbox: its From_ line's sender, its
+/// cut-off flag and the mailbox's defects around it are taken along.
+pub fn parse_entry(entry: &MboxEntry, opts: &ParseOptions) -> Parsed {
+    let sender = entry.envelope_sender.as_deref();
+    let mut p = parse_message(&entry.raw, sender, entry.incomplete, opts);
+    p.defects.splice(0..0, entry.defects.iter().cloned());
+    p
+}
+
 /// A parse in progress.
 struct Work<'o> {
     opts: &'o ParseOptions,

@@ -12,6 +12,14 @@
 //! and neither does `From our office:` followed by a form line such as
 //! `domain: example.fr`.
 //!
+//! Some writers leave out the blank line before a From_ line. A `From `
+//! line elsewhere still separates when it is a complete asctime From_
+//! line (`From sender Mon Nov 29 14:00:03 2010`) followed by a header
+//! line; the entry then says so in its defects. Postfix quotes every body
+//! line that starts with `From `, so in its mailboxes an unquoted one is
+//! always a separator; this rule only matters for other writers, where
+//! merging two requests into one would lose the second.
+//!
 //! Every byte of the file ends up in exactly one entry, except the blank
 //! line Postfix adds after each message, the From_ lines (kept apart in
 //! `from_line`), the one `>` each quoted line loses, and blank lines
@@ -83,6 +91,9 @@ pub struct MboxEntry {
     /// The last message of the file was cut off: it has no blank line
     /// between header and body, or the file does not end with a newline.
     pub incomplete: bool,
+    /// Oddities of the mailbox around this message, to add to the
+    /// message's own (see [`crate::parse_entry`]).
+    pub defects: Vec<String>,
 }
 
 /// Split `data` into messages. Linear in the size of `data`; never
@@ -94,29 +105,32 @@ pub fn split_mbox(data: &[u8], flavour: Flavour) -> Vec<MboxEntry> {
     // Bytes before the first From_ line are kept as a message of their
     // own (a Maildir file passed as an mbox, garbage, a cut-off start),
     // unless they are only blank lines.
-    let first = seps.first().map_or(data.len(), |s| s.start);
-    let lead = &data[..first];
+    let first = seps.first();
+    let lead = &data[..first.map_or(data.len(), |s| s.start)];
     if !lead.iter().all(|b| b.is_ascii_whitespace()) {
-        let last = seps.is_empty();
-        entries.push(entry(data, 0, None, lead, last, flavour));
+        let mut e = entry(data, 0, None, lead, first.is_none(), flavour);
+        if first.is_some_and(|s| s.unspaced) {
+            e.defects.push(UNSPACED.to_string());
+        }
+        entries.push(e);
     }
 
     for (i, sep) in seps.iter().enumerate() {
-        let end = seps.get(i + 1).map_or(data.len(), |next| next.start);
+        let next = seps.get(i + 1);
+        let end = next.map_or(data.len(), |n| n.start);
         let region = &data[sep.body..end];
-        let last = i + 1 == seps.len();
         let line = trim_cr(&data[sep.start..sep.line_end]);
-        entries.push(entry(
-            data,
-            sep.start,
-            Some(line),
-            region,
-            last,
-            flavour,
-        ));
+        let last = next.is_none();
+        let mut e = entry(data, sep.start, Some(line), region, last, flavour);
+        if next.is_some_and(|n| n.unspaced) {
+            e.defects.push(UNSPACED.to_string());
+        }
+        entries.push(e);
     }
     entries
 }
+
+const UNSPACED: &str = "next From_ line not preceded by a blank line";
 
 /// A From_ line: where it starts, where its text ends (before the line
 /// ending) and where the message after it starts.
@@ -124,6 +138,8 @@ struct Separator {
     start: usize,
     line_end: usize,
     body: usize,
+    /// Not preceded by a blank line.
+    unspaced: bool,
 }
 
 fn find_separators(data: &[u8]) -> Vec<Separator> {
@@ -133,14 +149,21 @@ fn find_separators(data: &[u8]) -> Vec<Separator> {
     while pos < data.len() {
         let (line_end, next) = line_at(data, pos);
         let line = trim_cr(&data[pos..line_end]);
-        if prev_blank && line.starts_with(b"From ") {
+        if line.starts_with(b"From ") {
             let (next_end, _) = line_at(data, next);
-            let next_line = &data[next.min(data.len())..next_end];
-            if is_separator(line, next_line) {
+            let next_line = trim_cr(&data[next.min(data.len())..next_end]);
+            let unspaced = !prev_blank;
+            let found = if prev_blank {
+                is_separator(line, next_line)
+            } else {
+                is_asctime_from(line) && is_header_line(next_line)
+            };
+            if found {
                 seps.push(Separator {
                     start: pos,
                     line_end,
                     body: next,
+                    unspaced,
                 });
             }
         }
@@ -181,6 +204,33 @@ fn is_separator(line: &[u8], next_line: &[u8]) -> bool {
     after_ok && is_header_line(trim_cr(next_line))
 }
 
+/// `From sender Www Mmm dd hh:mm[:ss] [zone] yyyy`, English names, as
+/// written by every mbox writer that follows the traditional format.
+fn is_asctime_from(line: &[u8]) -> bool {
+    const DAYS: [&[u8]; 7] =
+        [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug",
+        b"Sep", b"Oct", b"Nov", b"Dec",
+    ];
+    let (token, after) = sender_token(&line[5..]);
+    let words: Vec<&[u8]> = after
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let digits = |w: &[u8], n: std::ops::RangeInclusive<usize>| {
+        n.contains(&w.len()) && w.iter().all(u8::is_ascii_digit)
+    };
+    let year_at = |i: usize| words.get(i).is_some_and(|w| digits(w, 4..=4));
+    !token.is_empty()
+        && words.len() >= 5
+        && DAYS.contains(&words[0])
+        && MONTHS.contains(&words[1])
+        && digits(words[2], 1..=2)
+        && has_time(words[3])
+        && (year_at(4) || year_at(5))
+}
+
 /// Split the sender off a From_ line's text after `From `: a quoted
 /// local part may hold spaces (Postfix quotes such addresses).
 fn sender_token(rest: &[u8]) -> (&[u8], &[u8]) {
@@ -206,16 +256,19 @@ fn sender_token(rest: &[u8]) -> (&[u8], &[u8]) {
 /// A time (`h:mm` or `hh:mm`) and a four-digit year somewhere: true for
 /// asctime, RFC 5322 and localised dates alike.
 fn looks_dated(s: &[u8]) -> bool {
-    let has_time = s.windows(4).any(|w| {
+    let has_year = s.split(|b| !b.is_ascii_digit()).any(|run| {
+        run.len() == 4 && (run.starts_with(b"19") || run.starts_with(b"20"))
+    });
+    has_time(s) && has_year
+}
+
+fn has_time(s: &[u8]) -> bool {
+    s.windows(4).any(|w| {
         w[0].is_ascii_digit()
             && w[1] == b':'
             && w[2].is_ascii_digit()
             && w[3].is_ascii_digit()
-    });
-    let has_year = s.split(|b| !b.is_ascii_digit()).any(|run| {
-        run.len() == 4 && (run.starts_with(b"19") || run.starts_with(b"20"))
-    });
-    has_time && has_year
+    })
 }
 
 /// `Name:` or `Name :` with a printable ASCII field name.
@@ -253,6 +306,7 @@ fn entry(
         from_line: from_line.map(<[u8]>::to_vec),
         raw,
         incomplete,
+        defects: Vec::new(),
     }
 }
 
