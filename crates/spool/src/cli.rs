@@ -65,7 +65,22 @@ pub fn info(line: &str) {
 }
 
 /// Parse the command line; a usage error exits 64, `--help` exits 0.
+/// `--man` prints the program's manual page (roff), made from the same
+/// definition as `--help`, with `bugs` as its BUGS section.
 pub fn parse<T: Parser>() -> T {
+    parse_with_bugs(&[])
+}
+
+/// [`parse`], with the known limits listed in the manual's BUGS section.
+pub fn parse_with_bugs<T: Parser>(bugs: &[&str]) -> T {
+    if std::env::args().nth(1).as_deref() == Some("--man") {
+        let code = match print_man(T::command(), bugs) {
+            Ok(()) => Exit::Ok,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
+            Err(_) => Exit::Software,
+        };
+        std::process::exit(code.code());
+    }
     match T::try_parse() {
         Ok(args) => args,
         Err(err) => {
@@ -79,6 +94,20 @@ pub fn parse<T: Parser>() -> T {
             std::process::exit(code.code());
         }
     }
+}
+
+fn print_man(cmd: clap::Command, bugs: &[&str]) -> io::Result<()> {
+    use std::io::Write;
+    let man = clap_mangen::Man::new(cmd);
+    let mut out = io::stdout().lock();
+    man.render(&mut out)?;
+    if !bugs.is_empty() {
+        writeln!(out, ".SH BUGS")?;
+        for bug in bugs {
+            writeln!(out, ".PP\n{}", bug.replace('\\', "\\\\"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Run a program's body and exit with the status its outcome maps to.

@@ -39,8 +39,21 @@ struct Args {
     chunk: Option<usize>,
 }
 
+/// Known limits, for the manual's BUGS section.
+const BUGS: &[&str] = &[
+    "A rotated mailbox is read whole into memory, with every message of \
+     it parsed before the first is written (tickets follow arrival order \
+     within a mailbox). Rotate often enough to keep mailboxes small.",
+    "mboxo quoting cannot be undone exactly: a body line that was \
+     \">From \" before delivery is stored as \"From \". The SHA-256 is \
+     of the stored bytes.",
+    "A message without a trusted Received header takes its mailbox's \
+     rotation time as its arrival time, and so sorts after every message \
+     of that mailbox that has one.",
+];
+
 fn main() {
-    let args: Args = cli::parse();
+    let args: Args = cli::parse_with_bugs(BUGS);
     cli::run("suzanne-parse", || run(args));
 }
 

@@ -45,8 +45,21 @@ struct Args {
     stale_lock: Option<u64>,
 }
 
+/// Known limits, for the manual's BUGS section.
+const BUGS: &[&str] = &[
+    "The spool must be on the mailbox's file system: rotation is a \
+     rename, and a copy would hold Postfix's locks for as long as the copy \
+     takes. Rotation across file systems fails with a message saying so.",
+    "A rotate killed while holding the mailbox leaves its dotlock behind. \
+     suzanne-rotate breaks it at its next run once it is older than the \
+     stale age and its process is gone, but Postfix itself reads no pid \
+     and defers deliveries until the lock is 500 s old.",
+    "Maildir files are numbered by modification time, then name; their \
+     arrival time comes from the Received header all the same.",
+];
+
 fn main() {
-    let args: Args = cli::parse();
+    let args: Args = cli::parse_with_bugs(BUGS);
     cli::run("suzanne-rotate", || run(args));
 }
 
