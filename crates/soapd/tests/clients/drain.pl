@@ -1,0 +1,71 @@
+#!/usr/bin/perl
+# Drains the queue the way a Perl registration system would, with
+# SOAP::Lite: lease a batch, complete each request, until nothing comes.
+# Prints one JSON object per completed request.
+#
+#   drain.pl URL STYLE BATCH [LIMIT]
+#   STYLE: positional | named | autotype0 | keepalive
+use strict;
+use warnings;
+use SOAP::Lite;
+use JSON::PP;
+use Digest::SHA qw(sha256_hex);
+
+my ($url, $style, $batch, $limit) = @ARGV;
+die "usage: drain.pl URL STYLE BATCH [LIMIT]\n" unless $url && $style && $batch;
+die "loopback only\n" unless $url =~ m{^http://127\.0\.0\.1:\d+/};
+$limit ||= 100000;
+
+my @proxy = ($url, timeout => 30);
+push @proxy, keep_alive => 1 if $style eq 'keepalive';
+my $soap = SOAP::Lite->uri('urn:Suzanne')->proxy(@proxy);
+$soap->autotype(0) if $style eq 'autotype0';
+my $json = JSON::PP->new->utf8->canonical;
+
+sub call {
+    my ($op, @named) = @_;
+    my $som;
+    if ($style eq 'positional') {
+        my @values;
+        for (my $i = 1; $i < @named; $i += 2) { push @values, $named[$i]; }
+        $som = $soap->call($op => @values);
+    } else {
+        my @params;
+        for (my $i = 0; $i < @named; $i += 2) {
+            push @params, SOAP::Data->name($named[$i] => $named[$i + 1]);
+        }
+        $som = $soap->call($op => @params);
+    }
+    die "$op: " . $som->faultcode . " " . $som->faultstring . "\n"
+        if $som->fault;
+    return $som;
+}
+
+my $done = 0;
+my $rounds = 0;
+while ($done < $limit && $rounds++ < 100000) {
+    my $som = call('GetRequests', max => $batch, leaseSeconds => 300);
+    my $list = $som->result;
+    die "GetRequests: not a list\n" unless ref $list eq 'ARRAY';
+    last unless @$list;
+    for my $r (@$list) {
+        my $c = call('CompleteRequest', id => $r->{id},
+            leaseToken => $r->{leaseToken}, outcome => 'accepted');
+        die "CompleteRequest $r->{id}: " . $c->result . "\n"
+            unless $c->result eq 'completed';
+        print $json->encode({
+            id => 0 + $r->{id},
+            subject => $r->{subject},
+            from => $r->{from},
+            body => $r->{body},
+            sha256 => $r->{sha256},
+            raw_sha256 => sha256_hex($r->{raw}),
+            domains => [@{$r->{domains}}],
+            domainsAscii => [@{$r->{domainsAscii}}],
+            form => [map { [$_->{name}, $_->{value}] } @{$r->{form}}],
+            state => $r->{state},
+        }), "\n";
+        $done++;
+    }
+}
+print STDERR "# $done completed\n";
