@@ -251,12 +251,16 @@ impl Drop for Daemon {
 /// Sends raw bytes, returns what came back before the server closed,
 /// or what came within `wait`.
 pub fn raw_exchange(addr: &str, bytes: &[u8], wait: Duration) -> String {
+    String::from_utf8_lossy(&raw_bytes(addr, bytes, wait)).into_owned()
+}
+
+pub fn raw_bytes(addr: &str, bytes: &[u8], wait: Duration) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(wait)).unwrap();
-    s.write_all(bytes).unwrap();
+    let _ = s.write_all(bytes);
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// A SOAP POST with a body, as SOAP::Lite frames it.
@@ -267,7 +271,34 @@ pub fn post(addr: &str, body: &str, extra: &str) -> String {
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    raw_exchange(addr, req.as_bytes(), Duration::from_secs(20))
+    dechunk(&raw_bytes(addr, req.as_bytes(), Duration::from_secs(20)))
+}
+
+/// A response with a chunked body, given back with a plain one.
+pub fn dechunk(resp: &[u8]) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let Some(split) = resp.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return text(resp);
+    };
+    let head = text(&resp[..split]);
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return text(resp);
+    }
+    let mut rest = &resp[split + 4..];
+    let mut body = Vec::new();
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let n =
+            usize::from_str_radix(text(&rest[..eol]).trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < eol + 2 + n {
+            break;
+        }
+        body.extend_from_slice(&rest[eol + 2..eol + 2 + n]);
+        rest = &rest[(eol + 4 + n).min(rest.len())..];
+    }
+    format!("{head}\r\n\r\n{}", text(&body))
 }
 
 pub fn status_line(resp: &str) -> &str {
@@ -424,6 +455,194 @@ pub fn check_name_order(fx: &Fixture, done: &[u64]) {
                     d.ascii
                 );
             }
+        }
+    }
+}
+
+/// A document/literal call as zeep sends it; returns the raw HTTP
+/// response.
+pub fn literal_call(addr: &str, op: &str, params: &[(&str, &str)]) -> String {
+    let mut body = String::new();
+    for (k, v) in params {
+        body.push_str(&format!("<ns0:{k}>{v}</ns0:{k}>"));
+    }
+    post(
+        addr,
+        &format!(
+            "<?xml version='1.0' encoding='utf-8'?>\n<soap-env:Envelope \
+             xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+             <soap-env:Body><ns0:{op} xmlns:ns0=\"urn:Suzanne\">{body}\
+             </ns0:{op}></soap-env:Body></soap-env:Envelope>"
+        ),
+        "",
+    )
+}
+
+/// A leased request as the tests need it.
+#[derive(Clone, Debug)]
+pub struct Leased {
+    pub id: u64,
+    pub token: String,
+    pub names: Vec<String>,
+}
+
+/// The text of every element named `name` in a response body.
+pub fn texts(resp: &str, name: &str) -> Vec<String> {
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or(resp);
+    let mut out = Vec::new();
+    let mut depth_in: Option<usize> = None;
+    let mut depth = 0;
+    let mut text = String::new();
+    for ev in xml::reader::EventReader::new(body.as_bytes()) {
+        match ev.unwrap() {
+            xml::reader::XmlEvent::StartElement { name: n, .. } => {
+                depth += 1;
+                if n.local_name == name && depth_in.is_none() {
+                    depth_in = Some(depth);
+                    text.clear();
+                }
+            }
+            xml::reader::XmlEvent::Characters(s) if depth_in.is_some() => {
+                text.push_str(&s)
+            }
+            xml::reader::XmlEvent::EndElement { .. } => {
+                if depth_in == Some(depth) {
+                    out.push(text.clone());
+                    depth_in = None;
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// GetRequests through the literal style.
+pub fn lease(addr: &str, max: u32, secs: u32) -> Vec<Leased> {
+    let resp = literal_call(
+        addr,
+        "GetRequests",
+        &[
+            ("max", &max.to_string()),
+            ("leaseSeconds", &secs.to_string()),
+        ],
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    leased_in(&resp)
+}
+
+pub fn leased_in(resp: &str) -> Vec<Leased> {
+    use xml::reader::XmlEvent as X;
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or(resp);
+    let mut out = Vec::new();
+    let mut cur: Option<Leased> = None;
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    for ev in xml::reader::EventReader::new(body.as_bytes()) {
+        match ev.unwrap() {
+            X::StartElement { name, .. } => {
+                if name.local_name == "request" {
+                    cur = Some(Leased {
+                        id: 0,
+                        token: String::new(),
+                        names: Vec::new(),
+                    });
+                }
+                path.push(name.local_name);
+                text.clear();
+            }
+            X::Characters(s) => text.push_str(&s),
+            X::EndElement { .. } => {
+                let name = path.pop().unwrap();
+                let parent = path.last().map(String::as_str);
+                if name == "request" {
+                    out.extend(cur.take());
+                } else if let Some(c) = cur.as_mut() {
+                    match (name.as_str(), parent) {
+                        ("id", Some("request")) => {
+                            c.id = text.parse().unwrap()
+                        }
+                        ("leaseToken", Some("request")) => {
+                            c.token = text.clone()
+                        }
+                        ("domain", Some("domainsAscii")) => {
+                            c.names.push(text.clone())
+                        }
+                        _ => {}
+                    }
+                }
+                text.clear();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+pub fn complete(addr: &str, l: &Leased) -> String {
+    literal_call(
+        addr,
+        "CompleteRequest",
+        &[
+            ("id", &l.id.to_string()),
+            ("leaseToken", &l.token),
+            ("outcome", "accepted"),
+        ],
+    )
+}
+
+/// Replays the journal and checks, at every lease line, that no other
+/// request holding one of its names had a live lease (by the line's own
+/// time), and that each ticket was completed at most once.
+pub fn check_journal_leases(spool: &Spool) {
+    use std::collections::{HashMap, HashSet};
+    let mut names: HashMap<u64, Vec<String>> = HashMap::new();
+    let mut live: HashMap<u64, i64> = HashMap::new();
+    let mut done: HashSet<u64> = HashSet::new();
+    for e in spool.journal_reader().unwrap() {
+        let e = e.unwrap();
+        match e.event {
+            Event::Parsed(p) => {
+                names.insert(p.ticket, p.domains.clone());
+            }
+            Event::Lease {
+                ticket, expires_us, ..
+            } => {
+                for (o, exp) in &live {
+                    let shared =
+                        names[o].iter().any(|n| names[&ticket].contains(n));
+                    assert!(
+                        *o == ticket || !shared || *exp <= e.t_us,
+                        "{ticket} leased while {o} held a name (seq {})",
+                        e.seq
+                    );
+                }
+                assert!(
+                    !done.contains(&ticket),
+                    "{ticket} leased after completion"
+                );
+                live.insert(ticket, expires_us);
+            }
+            Event::Extend {
+                ticket, expires_us, ..
+            } => {
+                live.insert(ticket, expires_us);
+            }
+            Event::Release { ticket, .. } => {
+                live.remove(&ticket);
+            }
+            Event::Hold { ticket, .. } => {
+                live.insert(ticket, i64::MAX);
+            }
+            Event::Unhold { ticket, .. } => {
+                live.remove(&ticket);
+            }
+            Event::Complete { ticket, .. } => {
+                assert!(done.insert(ticket), "{ticket} completed twice");
+                live.remove(&ticket);
+            }
+            _ => {}
         }
     }
 }
