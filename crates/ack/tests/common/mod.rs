@@ -67,8 +67,10 @@ pub fn record(ticket: u64) -> Record {
 
 /// A plausible raw message for a record, with extra header lines.
 pub fn raw_for(r: &Record, extra: &str) -> Vec<u8> {
-    let sender = r.envelope_sender.clone().unwrap_or_default();
-    let mut text = format!("Return-Path: <{sender}>\n{extra}");
+    let mut text = match &r.envelope_sender {
+        Some(sender) => format!("Return-Path: <{sender}>\n{extra}"),
+        None => extra.to_string(),
+    };
     text.push_str(&format!("From: {}\n", r.from));
     if let Some(rt) = &r.reply_to {
         text.push_str(&format!("Reply-To: {rt}\n"));
@@ -151,15 +153,19 @@ impl Fixture {
         }
     }
 
-    /// Write the configuration: the spool, then `[ack]` with `ack`.
+    /// Write the configuration: the spool, then `[ack]` with `ack`
+    /// (the repository's templates unless `ack` names others).
     pub fn config(&self, ack: &str) -> PathBuf {
         let path = self.path().join("suzanne.toml");
-        let text = format!(
+        let mut text = format!(
             "spool = '{}'\n[ack]\nfrom = 'Registre <accuse@nic.example>'\n\
-             templates = '{}'\n{ack}\n",
+             {ack}\n",
             self.spool.root().display(),
-            templates().display()
         );
+        if !ack.contains("templates =") {
+            let dir = templates();
+            text.push_str(&format!("templates = '{}'\n", dir.display()));
+        }
         std::fs::write(&path, text).unwrap();
         path
     }
