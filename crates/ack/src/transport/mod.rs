@@ -9,7 +9,7 @@ pub mod smtp;
 
 use lettre::Address;
 
-use crate::config::{AckConfig, TransportKind};
+use crate::config::{AckConfig, Encoding, TransportKind};
 use crate::render::Letter;
 
 /// What became of one letter.
@@ -75,7 +75,8 @@ impl Transport {
                     "[ack] transport 'outbox' needs an outbox directory"
                         .to_string()
                 })?;
-                Transport::Outbox(outbox::Outbox::new(dir)?)
+                let eight_bit = c.encoding == Encoding::EightBit;
+                Transport::Outbox(outbox::Outbox::new(dir, eight_bit)?)
             }
         })
     }

@@ -16,16 +16,19 @@ use crate::render::Letter;
 /// The directory.
 pub struct Outbox {
     dir: PathBuf,
+    eight_bit: bool,
 }
 
 impl Outbox {
-    /// Create `dir/tmp` and `dir/new` if needed.
-    pub fn new(dir: &Path) -> Result<Outbox, String> {
+    /// Create `dir/tmp` and `dir/new` if needed. `eight_bit`: bodies may
+    /// be written as 8bit.
+    pub fn new(dir: &Path, eight_bit: bool) -> Result<Outbox, String> {
         for sub in ["tmp", "new", "cur"] {
             durable::make_dir(&dir.join(sub)).map_err(|e| e.to_string())?;
         }
         Ok(Outbox {
             dir: dir.to_path_buf(),
+            eight_bit,
         })
     }
 
@@ -40,7 +43,7 @@ impl Outbox {
         letter: &Letter,
         envelope_from: Option<&Address>,
     ) -> Result<Delivery, String> {
-        let message = match letter.message(envelope_from, true) {
+        let message = match letter.message(envelope_from, self.eight_bit) {
             Ok(m) => m,
             Err(e) => return Ok(Delivery::kept(Outcome::Failed(e))),
         };

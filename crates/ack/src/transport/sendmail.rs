@@ -16,7 +16,7 @@ use tokio::process::Command;
 use tokio::time::timeout;
 
 use super::{Delivery, Outcome};
-use crate::config::AckConfig;
+use crate::config::{AckConfig, Encoding};
 use crate::headers::clean_line;
 use crate::render::Letter;
 
@@ -24,6 +24,7 @@ use crate::render::Letter;
 pub struct Sendmail {
     argv: Vec<String>,
     timeout: Duration,
+    eight_bit: bool,
 }
 
 impl Sendmail {
@@ -38,6 +39,7 @@ impl Sendmail {
         Ok(Sendmail {
             argv: c.sendmail.clone(),
             timeout: Duration::from_secs(c.timeout.max(1)),
+            eight_bit: c.encoding == Encoding::EightBit,
         })
     }
 
@@ -53,7 +55,7 @@ impl Sendmail {
         letter: &Letter,
         envelope_from: Option<&Address>,
     ) -> Result<Delivery, String> {
-        let message = match letter.message(envelope_from, true) {
+        let message = match letter.message(envelope_from, self.eight_bit) {
             Ok(m) => m,
             Err(e) => return Ok(Delivery::kept(Outcome::Failed(e))),
         };
