@@ -104,23 +104,24 @@ fn render(c: &Curves, svg: &mut String) -> DrawResult {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(56)
-        .build_cartesian_2d(0f64..x_max, 0f64..(y_max as f64 * 1.05))?;
+        .build_cartesian_2d(0f64..x_max, 0u64..(y_max + y_max / 20 + 1))?;
     chart
         .configure_mesh()
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .x_desc(format!("seconds since {}", stamp::seconds(c.start)))
         .y_desc(format!("messages {per}"))
         .draw()?;
     let step = (c.period / SECOND) as f64;
-    let points = |s: &[u64]| -> Vec<(f64, f64)> {
+    let points = |s: &[u64]| -> Vec<(f64, u64)> {
         s.iter()
             .enumerate()
-            .map(|(k, &n)| (k as f64 * step, n as f64))
+            .map(|(k, &n)| (k as f64 * step, n))
             .collect()
     };
     let blue = RGBColor(70, 110, 190);
     chart
         .draw_series(
-            AreaSeries::new(points(&c.arrivals), 0.0, blue.mix(0.35))
+            AreaSeries::new(points(&c.arrivals), 0, blue.mix(0.35))
                 .border_style(blue),
         )?
         .label("arrivals")

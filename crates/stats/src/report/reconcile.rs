@@ -136,7 +136,8 @@ fn batches(
                         ),
                     );
                 }
-                if !archive.contains(name) {
+                // parse journals `archived` just before the rename.
+                if !archive.contains(name) && !incoming.contains(name) {
                     say(
                         "archive-missing",
                         "archived, but not in archive/".into(),
