@@ -34,7 +34,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -225,6 +225,8 @@ struct Connection<'a> {
     output: Arc<Mutex<TcpStream>>,
     peer: SocketAddr,
     limits: &'a Limits,
+    /// Set once the guard ends the connection itself.
+    closing: Arc<AtomicBool>,
 }
 
 /// A request read whole.
@@ -256,6 +258,7 @@ impl Connection<'_> {
             output: Arc::new(Mutex::new(write_half)),
             peer,
             limits: l,
+            closing: Arc::new(AtomicBool::new(false)),
         };
         conn.serve(backend);
         let _ = stream.shutdown(Shutdown::Both);
@@ -317,6 +320,7 @@ impl Connection<'_> {
             }
         }
         // Answers still owed are relayed before the connection closes.
+        self.closing.store(true, Ordering::SeqCst);
         let _ = upstream.shutdown(Shutdown::Write);
         let _ = relay.join();
     }
@@ -327,6 +331,7 @@ impl Connection<'_> {
         mut up: UnixStream,
     ) -> Option<thread::JoinHandle<()>> {
         let out = Arc::clone(&self.output);
+        let closing = Arc::clone(&self.closing);
         thread::Builder::new()
             .name("relay".into())
             .stack_size(128 * 1024)
@@ -347,10 +352,13 @@ impl Connection<'_> {
                         break;
                     }
                 }
-                // The HTTP server closed (Connection: close, HTTP/1.0):
-                // so does the client connection.
-                if let Ok(c) = out.lock() {
-                    let _ = c.shutdown(Shutdown::Both);
+                // The HTTP server hung up on its own: stop reading the
+                // client, whose next request has nowhere to go.  When
+                // the guard itself is closing, it still has to write.
+                if !closing.load(Ordering::SeqCst) {
+                    if let Ok(c) = out.lock() {
+                        let _ = c.shutdown(Shutdown::Read);
+                    }
                 }
                 let _ = up.shutdown(Shutdown::Both);
             })
@@ -364,6 +372,7 @@ impl Connection<'_> {
         status: u16,
         fault: &Fault,
     ) {
+        self.closing.store(true, Ordering::SeqCst);
         if let Some((up, relay)) = pending {
             let _ = up.shutdown(Shutdown::Write);
             let _ = relay.join();
@@ -371,6 +380,26 @@ impl Connection<'_> {
         if let Ok(mut c) = self.output.lock() {
             let _ = c.write_all(&http_error(status, fault));
             let _ = c.flush();
+            let _ = c.shutdown(Shutdown::Write);
+        }
+        self.linger();
+    }
+
+    /// Reads and drops what the client is still sending, for a short
+    /// while: closing a socket with unread input resets the connection,
+    /// and the client would lose the answer just written.
+    fn linger(&mut self) {
+        let until = Instant::now() + Duration::from_secs(2);
+        self.input
+            .get_mut()
+            .arm(Duration::from_millis(500), Some(until));
+        let mut scratch = [0u8; 16 * 1024];
+        let mut left: usize = 4 << 20;
+        while left > 0 {
+            match self.input.read(&mut scratch) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
         }
     }
 

@@ -127,8 +127,6 @@ fn hold_blocks_the_name_and_nothing_else() {
 fn new_requests_are_picked_up_while_running() {
     let fx = spool_with(30);
     let d = Daemon::start(fx.root(), &[]);
-    let more = spool_with(1);
-    let _ = more;
     let before = texts(&queue_status(&d.addr), "pending");
     // Another program journals a request: the next call sees it.
     let extra = spool::journal::Event::Parsed(spool::journal::Parsed {
