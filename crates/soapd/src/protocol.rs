@@ -226,15 +226,12 @@ impl Reader {
                 namespace,
             } => self.start(&name, &attributes, &namespace)?,
             XmlEvent::EndElement { .. } => self.end(),
-            XmlEvent::Characters(s) | XmlEvent::CData(s) => {
-                if self.stack.last() == Some(&Place::Param) {
-                    self.text.push_str(&s);
-                }
-            }
-            XmlEvent::Whitespace(s) => {
-                if self.stack.last() == Some(&Place::Param) {
-                    self.text.push_str(&s);
-                }
+            XmlEvent::Characters(s)
+            | XmlEvent::CData(s)
+            | XmlEvent::Whitespace(s)
+                if self.stack.last() == Some(&Place::Param) =>
+            {
+                self.text.push_str(&s);
             }
             XmlEvent::EndDocument => return Ok(true),
             _ => {}
@@ -306,21 +303,19 @@ impl Reader {
 
     fn end(&mut self) {
         self.depth -= 1;
-        match self.stack.pop() {
-            Some(Place::Param) => {
-                let text = std::mem::take(&mut self.text);
-                let value = if self.nil {
-                    None
-                } else if self.base64 {
-                    Some(decode_base64_text(&text))
-                } else {
-                    Some(text)
-                };
-                if let Some(p) = self.params.last_mut() {
-                    p.value = value;
-                }
-            }
-            _ => {}
+        if self.stack.pop() != Some(Place::Param) {
+            return;
+        }
+        let text = std::mem::take(&mut self.text);
+        let value = if self.nil {
+            None
+        } else if self.base64 {
+            Some(decode_base64_text(&text))
+        } else {
+            Some(text)
+        };
+        if let Some(p) = self.params.last_mut() {
+            p.value = value;
         }
     }
 

@@ -371,7 +371,7 @@ impl Server {
         }
         let body = match self.body(rq) {
             Ok(b) => b,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let call = match read_call(&body, &content_type) {
             Ok(c) => c,
@@ -408,7 +408,7 @@ impl Server {
 
     /// The request body, decoded from gzip when so marked, within
     /// max_body either way.
-    fn body(&self, rq: &mut Request) -> Result<Vec<u8>, Reply> {
+    fn body(&self, rq: &mut Request) -> Result<Vec<u8>, Box<Reply>> {
         let max = self.config.max_body;
         let coding = header_value(rq, "Content-Encoding")
             .unwrap_or("identity")
@@ -421,7 +421,7 @@ impl Server {
             );
             let mut r = Reply::fault(&f, "-");
             r.response = xml_response(413, write_fault(&f));
-            r
+            Box::new(r)
         };
         let read_err = |e: std::io::Error| {
             Reply::fault(
@@ -452,7 +452,7 @@ impl Server {
                 Ok(out)
             }
             // SOAP::Lite sends the request again, uncompressed.
-            _ => Err(Reply::plain(415, "", "refused")),
+            _ => Err(Box::new(Reply::plain(415, "", "refused"))),
         }
     }
 }

@@ -83,7 +83,7 @@ fn kill_9_while_clients_work() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let soap = format!("read_timeout = 2\nrequest_timeout = 3\n");
+    let soap = "read_timeout = 2\nrequest_timeout = 3\n".to_string();
     let start = |fx: &Fixture| {
         Daemon::start_with(fx.root(), &["--port", &port.to_string()], &soap)
     };

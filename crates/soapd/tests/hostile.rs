@@ -42,10 +42,9 @@ fn broken_xml_gets_client_faults() {
     let resp = post(&d.addr, &envelope("<NoSuchOp/>"), "");
     assert_eq!(texts(&resp, "code"), ["unknown-operation"]);
     // SOAP 1.2 is answered with a 1.1 VersionMismatch.
-    let req = format!(
-        "POST /soap HTTP/1.1\r\nHost: x\r\nContent-Type: application/soap+xml\r\n\
-         Content-Length: 2\r\nConnection: close\r\n\r\n<a"
-    );
+    let req = "POST /soap HTTP/1.1\r\nHost: x\r\nContent-Type: \
+               application/soap+xml\r\nContent-Length: 2\r\n\
+               Connection: close\r\n\r\n<a";
     let resp = raw_exchange(&d.addr, req.as_bytes(), Duration::from_secs(5));
     assert!(resp.contains("SOAP-ENV:VersionMismatch"), "{resp}");
     served(&d);
