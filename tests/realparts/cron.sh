@@ -116,9 +116,7 @@ test_usage() {
 crontab_ok() {
 	awk '/^#/ || /^$/ || /^[A-Z_]+=/ { next }
 	     NF < 7 || $6 != "suzanne" || $7 !~ /^suzanne-/ { bad = 1 }
-	     $7 != "suzanne-stats" && $0 !~ /--config \/etc\/suzanne\/suzanne.toml/ {
-	         bad = 1
-	     }
+	     $0 !~ /--config \/etc\/suzanne\/suzanne.toml/ { bad = 1 }
 	     { jobs++ }
 	     END { exit(bad || jobs < 4) }' "$ROOT/cron/crontab"
 }
