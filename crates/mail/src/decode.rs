@@ -122,7 +122,13 @@ fn split_words<'a>(
 /// `=?charset?B|Q?data?=` at the start of `s`: charset (RFC 2231
 /// language suffix removed), encoding, data, and the word's length.
 fn encoded_word(s: &str) -> Option<(&str, &str, &str, usize)> {
-    let body = s.strip_prefix("=?")?;
+    // RFC 2047 words are at most 75 characters; looking much further
+    // for the end would make a header full of "=?" quadratic.
+    let mut window = s.len().min(1000);
+    while !s.is_char_boundary(window) {
+        window -= 1;
+    }
+    let body = s[..window].strip_prefix("=?")?;
     let q1 = body.find('?')?;
     let charset = &body[..q1];
     let after = &body[q1 + 1..];

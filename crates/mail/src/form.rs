@@ -31,6 +31,14 @@ pub struct Keys {
     language: Vec<String>,
 }
 
+/// What a form key is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Domain,
+    Language,
+    Other,
+}
+
 impl Keys {
     pub fn new(domain: &[String], language: &[String]) -> Keys {
         Keys {
@@ -39,14 +47,15 @@ impl Keys {
         }
     }
 
-    pub fn is_domain(&self, key: &str) -> bool {
+    pub fn kind(&self, key: &str) -> KeyKind {
         let k = key_class(key);
-        self.domain.contains(&k)
-    }
-
-    pub fn is_language(&self, key: &str) -> bool {
-        let k = key_class(key);
-        self.language.contains(&k)
+        if self.domain.contains(&k) {
+            KeyKind::Domain
+        } else if self.language.contains(&k) {
+            KeyKind::Language
+        } else {
+            KeyKind::Other
+        }
     }
 }
 
@@ -66,10 +75,12 @@ impl Form {
         let shown: String = key.nfc().flat_map(char::to_lowercase).collect();
         let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
         let value = value.trim();
-        if keys.is_domain(key) {
-            self.add_domains(value);
-        } else if keys.is_language(key) && self.language.is_none() {
-            self.language = language_code(value);
+        match keys.kind(key) {
+            KeyKind::Domain => self.add_domains(value),
+            KeyKind::Language if self.language.is_none() => {
+                self.language = language_code(value);
+            }
+            _ => {}
         }
         self.fields.push((shown, value.to_string()));
     }

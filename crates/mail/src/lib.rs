@@ -233,6 +233,20 @@ impl<'o> Work<'o> {
     }
 
     fn read_mail(&mut self, bytes: &[u8]) {
+        // mailparse recurses once per multipart level and searches the
+        // rest of the message at each: a few hundred kilobytes of nested
+        // multiparts would overflow the stack (an abort, which no
+        // catch_unwind stops) or take minutes. No request needs that.
+        if count_ignore_case(bytes, b"multipart/") > MAX_MULTIPARTS {
+            let why = format!(
+                "MIME structure not read: more than {MAX_MULTIPARTS} \
+                 multipart parts"
+            );
+            self.defect(&why);
+            self.unreadable = Some(why);
+            self.read_unstructured(bytes);
+            return;
+        }
         match mailparse::parse_mail(bytes) {
             Ok(mail) => {
                 self.keep_headers(&mail.headers);
@@ -447,7 +461,7 @@ impl<'o> Work<'o> {
         let mut f = form::Form::default();
         let mut stray = Vec::new();
         for (key, value) in &self.headers {
-            if self.keys.is_domain(key) || self.keys.is_language(key) {
+            if self.keys.kind(key) != form::KeyKind::Other {
                 stray.push((key.clone(), unfold(value)));
             }
         }
@@ -527,6 +541,27 @@ impl<'o> Work<'o> {
             "no valid domain name in the form".into()
         })
     }
+}
+
+/// More multipart containers than any request has; see `read_mail`.
+const MAX_MULTIPARTS: usize = 100;
+
+fn count_ignore_case(hay: &[u8], needle: &[u8]) -> usize {
+    let first = needle[0];
+    let mut count = 0;
+    let mut pos = 0;
+    while let Some(i) =
+        memchr::memchr2(first, first.to_ascii_uppercase(), &hay[pos..])
+    {
+        let at = pos + i;
+        if hay[at..].len() >= needle.len()
+            && hay[at..at + needle.len()].eq_ignore_ascii_case(needle)
+        {
+            count += 1;
+        }
+        pos = at + 1;
+    }
+    count
 }
 
 fn key_is(h: &MailHeader, key: &str) -> bool {

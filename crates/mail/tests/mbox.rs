@@ -319,7 +319,11 @@ fn mboxrd_round_trip() {
     ];
     let mut rng = XorShift(0x5eed_1234_abcd_9876);
     for _ in 0..300 {
-        let eol = if rng.next() % 4 == 0 { "\r\n" } else { "\n" };
+        let eol = if rng.next().is_multiple_of(4) {
+            "\r\n"
+        } else {
+            "\n"
+        };
         let n = (rng.next() % 5 + 1) as usize;
         let mut msgs = Vec::new();
         let mut data = String::new();
