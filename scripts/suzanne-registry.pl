@@ -105,9 +105,9 @@ sub options {
              lease => 300, style => 'default', 'idle-exit' => 2,
              'delay-ms' => 0, deadline => 3600, timeout => 60);
     GetOptionsFromArray(\@argv, \%o, 'url=s', 'batch=i', 'lease=i',
-        'style=s', 'keep-alive', 'auth-file=s', 'hold-domain=s', 'idle-exit=f', 'max=i',
-        'out=s', 'delay-ms=i', 'deadline=f', 'timeout=i', 'verbose',
-        'help|h')
+        'style=s', 'keep-alive', 'auth-file=s', 'hold-domain=s',
+        'idle-exit=f', 'max=i', 'out=s', 'delay-ms=i', 'deadline=f',
+        'timeout=i', 'verbose', 'help|h')
         or usage();
     if ($o{help}) { print $USAGE; exit 0 }
     usage("unexpected argument '$argv[0]'") if @argv;

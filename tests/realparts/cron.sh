@@ -63,7 +63,8 @@ said_once() {
 		grep -q -- "$2" "$WORK/out"
 }
 
-ONE='suzanne-rotate --config /etc/suzanne/test.toml|suzanne-parse --config /etc/suzanne/test.toml'
+ONE='suzanne-rotate --config /etc/suzanne/test.toml'
+ONE+='|suzanne-parse --config /etc/suzanne/test.toml'
 
 test_burst() {
 	local t0 t1

@@ -12,7 +12,8 @@
 # SUZANNE_REQUIRE_REALPARTS=1. Bounded: every wait is, each registry run
 # has 60 s. Last line: "N passed, M failed".
 set -euo pipefail
-export PATH=${PATH:+$PATH:}/usr/sbin:/usr/bin:/sbin:/bin:${HOME:-/root}/.cargo/bin
+export PATH=${PATH:+$PATH:}/usr/sbin:/usr/bin:/sbin:/bin
+PATH=$PATH:${HOME:-/root}/.cargo/bin
 export LC_ALL=C.UTF-8
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 S=$ROOT/scripts

@@ -72,7 +72,11 @@ send() {
 }
 
 mbox_count() {
-	if [ -f "$SUZ_MBOX" ]; then grep -c '^From ' "$SUZ_MBOX" || true; else echo 0; fi
+	if [ -f "$SUZ_MBOX" ]; then
+		grep -c '^From ' "$SUZ_MBOX" || true
+	else
+		echo 0
+	fi
 }
 
 maildir_count() {
@@ -115,8 +119,9 @@ id_time_ok() {
 	local id=$1 sec usec
 	# Ten base-52 digits (seconds, then microseconds), "z", the inode in
 	# base 51 (no "z").
-	[[ $id =~ ^[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10}z[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]+$ ]] ||
-		return 1
+	local b52='0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z'
+	local b51='0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y'
+	[[ $id =~ ^[$b52]{10}z[$b51]+$ ]] || return 1
 	sec=$(b52 "${id:0:6}")
 	usec=$(b52 "${id:6:4}")
 	[ "$usec" -lt 1000000 ] && [ "$sec" -ge "$2" ] && [ "$sec" -le "$3" ]
