@@ -426,32 +426,43 @@ pub fn slug(text: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
-/// A name a business might ask for: `trade-place.fr`, sometimes with
-/// accents (then it is an IDN).
+/// A name a business might ask for, under `.fr`: a trade and a place
+/// or a person, in several shapes; with `idn`, with accents.
 pub fn wanted_name<R: Rng>(rng: &mut R, idn: bool) -> String {
-    let pick = |rng: &mut R, list: &[&str]| -> String {
-        list.choose(rng).copied().unwrap_or("x").to_string()
-    };
-    let (trade, place) = if idn {
-        match rng.gen_range(0..3) {
-            0 => (pick(rng, TRADES_IDN), pick(rng, PLACES)),
-            1 => (pick(rng, TRADES), pick(rng, PLACES_IDN)),
-            _ => (pick(rng, TRADES_IDN), pick(rng, PLACES_IDN)),
-        }
+    let mut trade = if idn && rng.gen_bool(0.6) {
+        pick(rng, TRADES_IDN)
     } else {
-        let second = if rng.gen_bool(0.3) {
-            slug(SURNAMES.choose(rng).copied().unwrap_or("x"))
-        } else {
-            pick(rng, PLACES)
-        };
-        (pick(rng, TRADES), second)
+        pick(rng, TRADES)
     };
-    let name = if rng.gen_bool(0.15) {
-        format!("{trade}-{place}-{}", rng.gen_range(2..100))
-    } else {
-        format!("{trade}-{place}")
+    let other = match rng.gen_range(0..10) {
+        0..=4 if idn && rng.gen_bool(0.5) => pick(rng, PLACES_IDN),
+        0..=4 => pick(rng, PLACES),
+        5..=7 => label(pick(rng, SURNAMES), idn),
+        _ => label(pick(rng, FIRST_NAMES), idn),
+    };
+    if idn && trade.is_ascii() && other.is_ascii() {
+        trade = pick(rng, TRADES_IDN);
+    }
+    let name = match rng.gen_range(0..20) {
+        0..=2 => format!("{trade}-{other}-{}", rng.gen_range(2..100)),
+        3..=4 => format!("{other}-{trade}"),
+        5 => format!("{trade}{other}"),
+        _ => format!("{trade}-{other}"),
     };
     format!("{name}.fr")
+}
+
+fn pick<R: Rng>(rng: &mut R, list: &[&str]) -> String {
+    list.choose(rng).copied().unwrap_or("x").to_string()
+}
+
+/// A proper name as a label: lower case, accents kept for an IDN.
+fn label(name: String, idn: bool) -> String {
+    if idn {
+        name.to_lowercase().replace(' ', "-")
+    } else {
+        slug(&name)
+    }
 }
 
 /// A person or company to hold a name.

@@ -290,11 +290,15 @@ fn letters_id(letters: &[Letter], i: usize) -> &Option<String> {
 fn arrivals<R: Rng>(rng: &mut R, n: usize) -> Vec<i64> {
     let mut t: Vec<i64> = (0..n)
         .map(|_| {
-            let u: f64 = rng.gen();
             let secs = if rng.gen_bool(0.82) {
-                10.0 * u.powf(1.6)
+                // The second smallest of five uniform draws (a Beta(2, 4)
+                // law): the rate climbs for a second or two after the
+                // opening, as registrars' connections come up, then falls.
+                let mut u: [f64; 5] = std::array::from_fn(|_| rng.gen());
+                u.sort_by(f64::total_cmp);
+                10.0 * u[1]
             } else {
-                10.0 + 50.0 * u.powf(1.8)
+                10.0 + 50.0 * rng.gen::<f64>().powf(1.8)
             };
             // The first queue file is made a few ms after the opening.
             3_000 + (secs * 1e6) as i64
@@ -839,11 +843,13 @@ fn subject_text<R: Rng>(
                 (Lang::Fr, 3, _) => {
                     format!("Réf. {reference} : dépôt à l'ouverture")
                 }
-                (Lang::Fr, 4, _) => format!(
+                (Lang::Fr, 4, _) => {
+                    format!(
                     "Demande d'enregistrement de nom de domaine pour notre \
-                     client, déposée dès l'ouverture du {} (réf. {reference})",
-                    if first.is_empty() { "registre" } else { first }
-                ),
+                     client, déposée dès l'ouverture : {} (réf. {reference})",
+                    if first.is_empty() { "voir le formulaire" } else { first }
+                )
+                }
                 (Lang::Fr, _, true) => {
                     format!("Demande d'enregistrement ({} noms)", names.len())
                 }

@@ -262,10 +262,12 @@ fn bare_id(id: &str) -> String {
 }
 
 /// The envelope sender as the truth writes it: empty for the null
-/// sender, however the spool spells it.
+/// sender, however the spool spells it (`<>`, nothing, or Postfix's
+/// From_ line spelling `MAILER-DAEMON`).
 fn bare_sender(s: Option<&str>) -> String {
     match s.map(str::trim) {
         None | Some("") | Some("<>") => String::new(),
+        Some(s) if s.eq_ignore_ascii_case("MAILER-DAEMON") => String::new(),
         Some(s) => s.trim_start_matches('<').trim_end_matches('>').to_string(),
     }
 }
