@@ -658,10 +658,10 @@ fn write_letter<R: Rng>(
     }
     let charset = pick_charset(rng, r, &forced, &text_seen);
     let layout = pick_layout(rng, role, &forced);
-    let from_line =
-        role == Role::Request && (forced("from-line") || rng.gen_bool(0.03));
-    let dot_line =
-        role == Role::Request && (forced("dot-line") || rng.gen_bool(0.02));
+    // Body lines need a body: an attached form comes with a short note.
+    let lines_ok = role == Role::Request && layout != Layout::Attachment;
+    let from_line = lines_ok && (forced("from-line") || rng.gen_bool(0.03));
+    let dot_line = lines_ok && (forced("dot-line") || rng.gen_bool(0.02));
     let transfer = pick_transfer(rng, charset, &forced, from_line || dot_line);
     let subject_style = pick_subject_style(rng, r, &forced, &subject, charset);
     let crlf = r.crlf || forced("crlf");
