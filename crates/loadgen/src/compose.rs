@@ -60,8 +60,8 @@ impl Landrush {
         };
         let _ = write!(
             head,
-            "Received: from {} ({ptr} [{}])\n\tby {} (Postfix) with ESMTP id {}\n\
-             \tfor <{rcpt}>; {}\n",
+            "Received: from {} ({ptr} [{}])\n\tby {} (Postfix) with \
+             ESMTP id {}\n\tfor <{rcpt}>; {}\n",
             r.mail_host,
             r.ip,
             self.options.trusted_host,
@@ -518,6 +518,21 @@ fn form_text(rng: &mut ChaCha8Rng, l: &Letter, r: &Registrar) -> String {
     form
 }
 
+const INTROS_FR: &[&str] = &[
+    "Bonjour,\n\nVeuillez enregistrer le nom de domaine suivant pour le \
+     compte de notre client.\n",
+    "Madame, Monsieur,\n\nNous vous prions de bien vouloir enregistrer le \
+     nom ci-dessous dès l'ouverture.\n",
+    "Bonjour,\n\nVoici notre demande, déposée pour la période \
+     d'ouverture.\n",
+];
+
+const INTROS_EN: &[&str] = &[
+    "Hello,\n\nPlease register the following domain name for our \
+     customer.\n",
+    "Dear registry,\n\nHere is our request for the opening.\n",
+];
+
 /// The whole letter around the form.
 fn letter_text(
     rng: &mut ChaCha8Rng,
@@ -531,17 +546,16 @@ fn letter_text(
     let mut t = String::new();
     let fr = l.lang == Lang::Fr;
     let intro = match (fr, l.names.len() > 1) {
-        (true, false) => plan::one(rng, &[
-            "Bonjour,\n\nVeuillez enregistrer le nom de domaine suivant pour le compte de notre client.\n",
-            "Madame, Monsieur,\n\nNous vous prions de bien vouloir enregistrer le nom ci-dessous dès l'ouverture.\n",
-            "Bonjour,\n\nVoici notre demande, déposée pour la période d'ouverture.\n",
-        ]),
-        (true, true) => "Bonjour,\n\nVeuillez enregistrer les noms de domaine suivants, dans cet ordre.\n",
-        (false, false) => plan::one(rng, &[
-            "Hello,\n\nPlease register the following domain name for our customer.\n",
-            "Dear registry,\n\nHere is our request for the opening.\n",
-        ]),
-        (false, true) => "Hello,\n\nPlease register the following domain names, in this order.\n",
+        (true, false) => plan::one(rng, INTROS_FR),
+        (true, true) => {
+            "Bonjour,\n\nVeuillez enregistrer les noms de domaine \
+             suivants, dans cet ordre.\n"
+        }
+        (false, false) => plan::one(rng, INTROS_EN),
+        (false, true) => {
+            "Hello,\n\nPlease register the following domain names, in \
+             this order.\n"
+        }
     };
     t.push_str(intro);
     if l.from_line {
@@ -555,7 +569,8 @@ fn letter_text(
     t.push('\n');
     if l.role == Role::NoForm {
         t.push_str(if fr {
-            "Le formulaire suit par courrier. Merci de nous rappeler au 01 23 45 67 89.\n"
+            "Le formulaire suit par courrier. Merci de nous rappeler \
+             au 01 23 45 67 89.\n"
         } else {
             "The form follows by post. Please call us back.\n"
         });
@@ -591,7 +606,11 @@ fn letter_text(
 /// The short text beside an attached form.
 fn note_text(l: &Letter, r: &Registrar) -> String {
     if l.lang == Lang::Fr {
-        format!("Bonjour,\n\nVeuillez trouver notre demande en pièce jointe.\n\n{}\n", r.person)
+        format!(
+            "Bonjour,\n\nVeuillez trouver notre demande en pièce \
+             jointe.\n\n{}\n",
+            r.person
+        )
     } else {
         format!(
             "Hello,\n\nPlease find our request attached.\n\n{}\n",
@@ -692,7 +711,8 @@ fn vacation(w: &mut Writer, rng: &mut ChaCha8Rng, l: &Letter, r: &Registrar) {
     w.line("MIME-Version: 1.0");
     let text = if l.lang == Lang::Fr {
         format!(
-            "Bonjour,\n\nJe suis absent(e) du bureau jusqu'au lundi 17 mai 2004 inclus.\n\
+            "Bonjour,\n\nJe suis absent(e) du bureau jusqu'au lundi \
+             17 mai 2004 inclus.\n\
              Pour toute urgence, écrivez à {}.\n\n{}\n",
             r.address, r.person
         )

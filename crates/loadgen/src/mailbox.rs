@@ -70,6 +70,14 @@ pub fn quote_mboxo(message: &[u8], out: &mut Vec<u8>) {
 /// `new/`, made in `tmp/` and renamed, each dated (mtime) when Postfix
 /// delivered it, so a reader sorting by time sees the delivery order.
 pub fn write_maildir(lr: &Landrush, dir: &Path) -> Result<()> {
+    // Mixed with an earlier landrush, the truth would be wrong.
+    let new = dir.join("new");
+    if fs::read_dir(&new).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Error::data(format!(
+            "cannot write Maildir '{}': new/ already holds messages",
+            dir.display()
+        )));
+    }
     for sub in ["tmp", "new", "cur"] {
         let d = dir.join(sub);
         fs::create_dir_all(&d).map_err(|e| Error::io("create", &d, e))?;

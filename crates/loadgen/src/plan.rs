@@ -844,11 +844,16 @@ fn subject_text<R: Rng>(
                     format!("Réf. {reference} : dépôt à l'ouverture")
                 }
                 (Lang::Fr, 4, _) => {
+                    let what = if first.is_empty() {
+                        "voir le formulaire"
+                    } else {
+                        first
+                    };
                     format!(
-                    "Demande d'enregistrement de nom de domaine pour notre \
-                     client, déposée dès l'ouverture : {} (réf. {reference})",
-                    if first.is_empty() { "voir le formulaire" } else { first }
-                )
+                        "Demande d'enregistrement de nom de domaine pour \
+                         notre client, déposée dès l'ouverture : {what} \
+                         (réf. {reference})"
+                    )
                 }
                 (Lang::Fr, _, true) => {
                     format!("Demande d'enregistrement ({} noms)", names.len())

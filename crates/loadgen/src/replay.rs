@@ -130,7 +130,8 @@ mod tests {
             Return-Path: <a@b.example>\nDelivered-To: s@l.example\n\
             Received: from x (x [192.0.2.1])\n\tby mx.l.example (Postfix) \
             with ESMTP id 2bQ; Tue, 11 May 2004 11:00:03 +0200\n\
-            Received: from y by mail.b.example; Tue, 11 May 2004 11:00:02 +0200\n\
+            Received: from y by mail.b.example; \
+            Tue, 11 May 2004 11:00:02 +0200\n\
             X-Loadgen-Index: 2\n\n>From now on\nbye\n\n\
             From MAILER-DAEMON  Tue May 11 11:00:04 2004\n\
             Return-Path: <>\nX-Loadgen-Index: 1\n\nreport\n\n";
@@ -142,7 +143,8 @@ mod tests {
         assert_eq!(msgs[1].sender, "a@b.example");
         assert_eq!(
             String::from_utf8_lossy(&msgs[1].data),
-            "Received: from y by mail.b.example; Tue, 11 May 2004 11:00:02 +0200\n\
+            "Received: from y by mail.b.example; \
+             Tue, 11 May 2004 11:00:02 +0200\n\
              X-Loadgen-Index: 2\n\nFrom now on\nbye\n"
         );
     }

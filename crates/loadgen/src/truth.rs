@@ -107,7 +107,7 @@ pub fn read(path: &Path) -> Result<Vec<TruthLine>> {
         }
         let t: TruthLine = serde_json::from_str(&line).map_err(|e| {
             Error::data(format!(
-                "read truth '{}' line {}: {e}",
+                "cannot read truth '{}' line {}: {e}",
                 path.display(),
                 n + 1
             ))

@@ -160,7 +160,8 @@ fn read_spool(spool: &Spool, v: &mut Verdict) -> Result<Vec<Found>> {
     for ticket in record_tickets(spool)? {
         if !parsed.contains_key(&ticket) {
             v.differences.push(format!(
-                "ticket {ticket}: record in msg/ but no parsed event in the journal"
+                "ticket {ticket}: record in msg/ but no parsed event in \
+                 the journal"
             ));
         }
     }
@@ -247,7 +248,8 @@ fn match_index(
         return Some(index);
     }
     v.differences.push(format!(
-        "ticket {ticket}: not in the truth (no X-Loadgen-Index; Message-ID {})",
+        "ticket {ticket}: not in the truth (no X-Loadgen-Index; \
+         Message-ID {})",
         id.map(|i| format!("\"{}\"", spool::cli::escape(&i)))
             .unwrap_or_else(|| "none".into())
     ));

@@ -346,3 +346,18 @@ fn a_bad_start_is_a_usage_error() {
     let out = w.run(&common::loadgen(), &["generate"]);
     assert_eq!(out.status.code(), Some(64), "{}", common::show(&out));
 }
+
+#[test]
+fn a_maildir_is_not_written_over() {
+    let w = Work::new();
+    w.generate("md", 5, 3, &["--format", "maildir"]);
+    let out = w.run(
+        &common::loadgen(),
+        &[
+            "generate", "--out", "md", "--format", "maildir", "--count", "5",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(65), "{}", common::show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("new/ already holds messages"), "{err}");
+}

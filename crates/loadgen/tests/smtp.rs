@@ -289,7 +289,10 @@ fn a_landrush_through_postfix_verifies_in_received_order() {
     let (Some(rotate), Some(parse)) =
         (sibling_bin("suzanne-rotate"), sibling_bin("suzanne-parse"))
     else {
-        common::skip("suzanne-rotate or suzanne-parse not built (cargo build --workspace)");
+        common::skip(
+            "suzanne-rotate or suzanne-parse not built \
+             (cargo build --workspace)",
+        );
         return;
     };
     // Our registrars are remote in production: Postfix must not rewrite
