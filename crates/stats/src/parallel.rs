@@ -1,26 +1,32 @@
 //! Reading many small files (records, raw messages) in a fixed order
-//! with every core: the files are read in rounds, each round split
-//! between threads, and the results handed on in order. Memory stays
-//! bounded by one round.
+//! with every core: worker threads take chunks of the items in turn and
+//! the calling thread hands the results on in order while they read the
+//! next ones. Workers stay at most `WINDOW` chunks ahead of the caller,
+//! so memory is bounded whatever the number of items.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
-use std::panic;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 use std::thread;
 
-/// Items per thread in one round.
-const PER_THREAD: usize = 2048;
+/// Items a worker takes at once.
+const CHUNK: usize = 256;
 
-/// The threads used: the cores there are, at most eight (the files come
-/// from the page cache or one disk; more threads only queue).
+/// Chunks the workers may be ahead of the caller.
+const WINDOW: usize = 32;
+
+/// The reading threads: the cores there are, at most eight (the files
+/// come from the page cache or one disk; more threads only queue).
 pub fn threads() -> usize {
     thread::available_parallelism()
         .map_or(1, NonZeroUsize::get)
         .min(8)
 }
 
-/// Apply `work` to every item, on several threads, and hand each result
-/// to `each` in the order of `items`. Stops at the first error `each`
-/// returns.
+/// Apply `work` to every item on worker threads and hand each result to
+/// `each`, on the calling thread, in the order of `items`. Stops at the
+/// first error `each` returns.
 pub fn ordered_map<I, T, E, W, F>(
     items: &[I],
     work: W,
@@ -32,22 +38,67 @@ where
     W: Fn(&I) -> T + Sync,
     F: FnMut(&I, T) -> Result<(), E>,
 {
-    let threads = threads();
-    for round in items.chunks(PER_THREAD * threads) {
-        let part = round.len().div_ceil(threads);
-        let work = &work;
-        let results: Vec<Vec<T>> = thread::scope(|s| {
-            let handles: Vec<_> = round
-                .chunks(part)
-                .map(|c| s.spawn(move || c.iter().map(work).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| panic::resume_unwind(p)))
-                .collect()
-        });
-        for (item, result) in round.iter().zip(results.into_iter().flatten()) {
-            each(item, result)?;
+    let chunks: Vec<&[I]> = items.chunks(CHUNK).collect();
+    let next = AtomicUsize::new(0);
+    // The first chunk not yet handed on; workers wait on it.
+    let done = (Mutex::new(0usize), Condvar::new());
+    thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<(usize, Vec<T>)>(WINDOW);
+        for _ in 0..threads() {
+            let tx = tx.clone();
+            let (chunks, next, done, work) = (&chunks, &next, &done, &work);
+            s.spawn(move || loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= chunks.len() || !wait_turn(done, k) {
+                    return;
+                }
+                let out: Vec<T> = chunks[k].iter().map(work).collect();
+                if tx.send((k, out)).is_err() {
+                    return; // the caller stopped at an error
+                }
+            });
+        }
+        drop(tx);
+        let result = hand_on(&chunks, rx, &done, &mut each);
+        // Release any worker still waiting for its turn.
+        let (lock, turn) = &done;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = usize::MAX;
+        turn.notify_all();
+        result
+    })
+}
+
+/// Block until chunk `k` is within the window; false when told to stop.
+fn wait_turn(done: &(Mutex<usize>, Condvar), k: usize) -> bool {
+    let (lock, turn) = done;
+    let mut first = lock.lock().unwrap_or_else(|e| e.into_inner());
+    while k >= first.saturating_add(WINDOW) {
+        first = turn.wait(first).unwrap_or_else(|e| e.into_inner());
+    }
+    *first != usize::MAX
+}
+
+fn hand_on<I, T, E, F>(
+    chunks: &[&[I]],
+    rx: mpsc::Receiver<(usize, Vec<T>)>,
+    done: &(Mutex<usize>, Condvar),
+    each: &mut F,
+) -> Result<(), E>
+where
+    F: FnMut(&I, T) -> Result<(), E>,
+{
+    let mut early: BTreeMap<usize, Vec<T>> = BTreeMap::new();
+    let mut want = 0;
+    for (k, out) in rx {
+        early.insert(k, out);
+        while let Some(out) = early.remove(&want) {
+            for (item, result) in chunks[want].iter().zip(out) {
+                each(item, result)?;
+            }
+            want += 1;
+            let (lock, turn) = done;
+            *lock.lock().unwrap_or_else(|e| e.into_inner()) = want;
+            turn.notify_all();
         }
     }
     Ok(())
@@ -72,5 +123,35 @@ mod tests {
         .unwrap();
         assert_eq!(seen.len(), items.len());
         assert!(seen.iter().zip(&items).all(|(s, &i)| *s == (i, i * 2)));
+    }
+
+    #[test]
+    fn an_error_stops_the_walk_and_the_workers() {
+        let items: Vec<u64> = (0..100_000).collect();
+        let mut n = 0;
+        let r = ordered_map(
+            &items,
+            |&i| i,
+            |&i, _| {
+                n += 1;
+                if i == 1000 {
+                    Err(i)
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert_eq!((r, n), (Err(1000), 1001));
+    }
+
+    #[test]
+    fn no_items_no_calls() {
+        let items: Vec<u64> = Vec::new();
+        ordered_map(
+            &items,
+            |&i| i,
+            |_, _| -> Result<(), ()> { panic!("called") },
+        )
+        .unwrap();
     }
 }

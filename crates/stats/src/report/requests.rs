@@ -45,19 +45,21 @@ pub fn write(ctx: &Context, ledger: &Ledger) -> Result<Vec<Problem>, Error> {
     let mut table = Table::create(&ctx.dest, "requests.csv", &COLUMNS)?;
     let mut problems = Vec::new();
     let order = ledger.arrival_order();
-    let read = |&i: &u32| ctx.spool.record(ledger.tickets[i as usize].ticket);
-    parallel::ordered_map(&order, read, |&i, record| {
-        let t = &ledger.tickets[i as usize];
-        match record {
-            Ok(record) => table.row(record_row(&record)),
-            Err(e) => {
-                problems.push(Problem::ticket(
-                    "record-unreadable",
-                    t.ticket,
-                    e.to_string(),
-                ));
-                table.row(journal_row(ledger, t))
-            }
+    // The rows are made on the reading threads; this one only writes.
+    let read = |&i: &u32| {
+        let ticket = ledger.tickets[i as usize].ticket;
+        ctx.spool.record(ticket).map(|r| record_row(&r))
+    };
+    parallel::ordered_map(&order, read, |&i, row| match row {
+        Ok(row) => table.row(row),
+        Err(e) => {
+            let t = &ledger.tickets[i as usize];
+            problems.push(Problem::ticket(
+                "record-unreadable",
+                t.ticket,
+                e.to_string(),
+            ));
+            table.row(journal_row(ledger, t))
         }
     })?;
     table.finish()?;
