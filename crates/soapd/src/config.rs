@@ -28,6 +28,9 @@ pub struct SoapConfig {
     pub lease_max: u64,
     /// Most requests one GetRequests hands out.
     pub max_batch: usize,
+    /// Most bytes of messages in one GetRequests answer (one request is
+    /// always handed out, whatever its size).
+    pub max_answer: usize,
     /// Longest wait for one read from a client.
     pub read_timeout: u64,
     /// Longest time from a request's first byte to its last.
@@ -55,6 +58,7 @@ impl Default for SoapConfig {
             lease_default: 300,
             lease_max: 3600,
             max_batch: 100,
+            max_answer: 64 << 20,
             read_timeout: 10,
             request_timeout: 30,
             write_timeout: 30,

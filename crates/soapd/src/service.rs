@@ -17,7 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 use rand::Rng;
 use spool::clock;
 use spool::journal::{Journal, Reader};
-use spool::Spool;
+use spool::{Record, Spool};
 
 use crate::events;
 use crate::protocol::{Answer, Call, Fault, RequestOut, StatusOut};
@@ -29,6 +29,9 @@ pub struct Limits {
     pub lease_default: u64,
     pub lease_max: u64,
     pub max_batch: usize,
+    /// Bytes of messages one GetRequests answer carries at most (at
+    /// least one request is always handed out).
+    pub max_answer: usize,
 }
 
 /// What came of one call, for the answer and the log line.
@@ -184,10 +187,38 @@ impl Service {
         let expires = now + secs as i64 * 1_000_000;
         let client = client.to_owned();
         let plan = st.queue.plan_leases(max, now, expires, &client, token);
-        let undone = st.record(&plan, now)?;
-        let mut leased: Vec<(Ticket, View)> = Vec::new();
+
+        // What will be handed out is read before it is leased: a record
+        // that cannot be read is not leased (it keeps its place, and its
+        // names, for an operator to look at), and one answer stays
+        // within max_answer bytes.
+        let mut kept = Vec::with_capacity(plan.len());
+        let mut loaded = Vec::with_capacity(plan.len());
+        let mut bytes = 0;
+        for ev in plan {
+            let Event::Lease { ticket, .. } = &ev else {
+                continue;
+            };
+            match self.load(*ticket) {
+                Ok((rec, raw)) => {
+                    bytes += raw.len() * 4 / 3 + rec.body.len();
+                    if !kept.is_empty() && bytes > self.limits.max_answer {
+                        break;
+                    }
+                    loaded.push((*ticket, rec, raw));
+                    kept.push(ev);
+                }
+                Err(f) => spool::cli::warn(&format!(
+                    "{ticket} op=GetRequests outcome=unreadable error=\"{}\"",
+                    spool::cli::escape(&f.string)
+                )),
+            }
+        }
+
+        let undone = st.record(&kept, now)?;
+        let mut views = Vec::with_capacity(kept.len());
         let mut releases = Vec::new();
-        for ev in &plan {
+        for ev in &kept {
             let Event::Lease { ticket, token, .. } = ev else {
                 continue;
             };
@@ -196,8 +227,8 @@ impl Service {
                     ticket: *ticket,
                     token: token.clone(),
                 });
-            } else if let Some(v) = st.queue.view(*ticket, now) {
-                leased.push((*ticket, v));
+            } else {
+                views.push(st.queue.view(*ticket, now));
             }
         }
         // Rare: suzanne-parse journaled an earlier claimant for one of
@@ -206,17 +237,22 @@ impl Service {
         st.record(&releases, now)?;
         drop(st);
 
-        let mut out = Vec::with_capacity(leased.len());
-        for (ticket, view) in &leased {
-            out.push(self.request_out(*ticket, view)?);
+        let mut out = Vec::with_capacity(views.len());
+        let mut tickets = Vec::with_capacity(views.len());
+        let handed =
+            loaded.into_iter().filter(|(t, _, _)| !undone.contains(t));
+        for ((ticket, rec, raw), view) in handed.zip(views) {
+            if let Some(view) = view {
+                out.push(request_out(ticket, rec, raw, &view));
+                tickets.push(ticket);
+            }
         }
         Ok(Handled {
-            tickets: leased.iter().map(|(t, _)| *t).collect(),
+            tickets,
             result: Ok(Answer::Requests(out)),
             outcome: "leased",
         })
     }
-
     fn complete(&self, call: &Call) -> Result<Handled, Fault> {
         const P: [&str; 4] = ["id", "leaseToken", "outcome", "comment"];
         let (id, token) = id_and_token(call, &P)?;
@@ -304,7 +340,8 @@ impl Service {
         let Some(view) = view else {
             return Err(refusal(Refusal::NoSuchRequest, id));
         };
-        let r = self.request_out(id, &view)?;
+        let (rec, raw) = self.load(id)?;
+        let r = request_out(id, rec, raw, &view);
         Ok(Handled {
             result: Ok(Answer::Request(Box::new(r))),
             tickets: vec![id],
@@ -345,35 +382,36 @@ impl Service {
         }
     }
 
-    /// The contract's Request for one ticket, read from its record.
-    fn request_out(&self, id: Ticket, v: &View) -> Result<RequestOut, Fault> {
+    /// A ticket's record and message bytes.
+    fn load(&self, id: Ticket) -> Result<(Record, Vec<u8>), Fault> {
         let internal = |what: &str, e: spool::Error| {
             Fault::server("internal", format!("cannot read {what}: {e}"))
                 .with_ticket(id)
         };
         let rec = self.spool.record(id).map_err(|e| internal("record", e))?;
         let raw = self.spool.raw(id).map_err(|e| internal("message", e))?;
-        Ok(RequestOut {
-            id,
-            arrival: rec.arrival,
-            envelope_sender: rec.envelope_sender.unwrap_or_default(),
-            from: rec.from,
-            message_id: rec.message_id.unwrap_or_default(),
-            subject: rec.subject,
-            domains: rec.domains.iter().map(|d| d.unicode.clone()).collect(),
-            domains_ascii: rec
-                .domains
-                .iter()
-                .map(|d| d.ascii.clone())
-                .collect(),
-            form: rec.form,
-            body: rec.body,
-            raw,
-            sha256: rec.sha256,
-            state: v.state.as_str().to_owned(),
-            lease_token: v.token.clone(),
-            lease_expires: v.expires_us.map(clock::rfc3339_us),
-        })
+        Ok((rec, raw))
+    }
+}
+
+/// The contract's Request for one ticket.
+fn request_out(id: Ticket, rec: Record, raw: Vec<u8>, v: &View) -> RequestOut {
+    RequestOut {
+        id,
+        arrival: rec.arrival,
+        envelope_sender: rec.envelope_sender.unwrap_or_default(),
+        from: rec.from,
+        message_id: rec.message_id.unwrap_or_default(),
+        subject: rec.subject,
+        domains: rec.domains.iter().map(|d| d.unicode.clone()).collect(),
+        domains_ascii: rec.domains.iter().map(|d| d.ascii.clone()).collect(),
+        form: rec.form,
+        body: rec.body,
+        raw,
+        sha256: rec.sha256,
+        state: v.state.as_str().to_owned(),
+        lease_token: v.token.clone(),
+        lease_expires: v.expires_us.map(clock::rfc3339_us),
     }
 }
 

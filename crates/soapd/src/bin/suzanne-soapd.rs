@@ -73,10 +73,14 @@ fn run(args: Args) -> anyhow::Result<Exit> {
         None => None,
     };
     let listener = server::bind(&soap)?;
+    // Port 0 picks a free port; the WSDL's fallback address is the real
+    // one.
+    soap.port = listener.local_addr()?.port();
     let limits = Limits {
         lease_default: soap.lease_default.max(1),
         lease_max: soap.lease_max.max(1),
         max_batch: soap.max_batch.max(1),
+        max_answer: soap.max_answer,
     };
     let service = Service::open(spool, limits)?;
     cli::warn(&format!(

@@ -646,3 +646,77 @@ pub fn check_journal_leases(spool: &Spool) {
         }
     }
 }
+
+/// A kept-alive HTTP/1.1 connection speaking the literal style, for
+/// measurements.
+pub struct Conn {
+    input: BufReader<TcpStream>,
+    output: TcpStream,
+    addr: String,
+}
+
+impl Conn {
+    pub fn open(addr: &str) -> Conn {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        Conn {
+            input: BufReader::new(s.try_clone().unwrap()),
+            output: s,
+            addr: addr.to_owned(),
+        }
+    }
+
+    pub fn call(&mut self, op: &str, params: &[(&str, &str)]) -> String {
+        let mut inner = String::new();
+        for (k, v) in params {
+            inner.push_str(&format!("<ns0:{k}>{v}</ns0:{k}>"));
+        }
+        let body = format!(
+            "<soap-env:Envelope xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+             <soap-env:Body><ns0:{op} xmlns:ns0=\"urn:Suzanne\">{inner}</ns0:{op}>\
+             </soap-env:Body></soap-env:Envelope>"
+        );
+        let req = format!(
+            "POST /soap HTTP/1.1\r\nHost: {}\r\nContent-Type: text/xml\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        self.output.write_all(req.as_bytes()).unwrap();
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            self.input.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push(line);
+        }
+        let header = |name: &str| {
+            head.iter()
+                .find(|l| l.to_ascii_lowercase().starts_with(name))
+                .map(|l| l.split_once(':').unwrap().1.trim().to_owned())
+        };
+        let mut body = Vec::new();
+        if let Some(n) = header("content-length") {
+            body.resize(n.parse().unwrap(), 0);
+            self.input.read_exact(&mut body).unwrap();
+        } else {
+            loop {
+                let mut size = String::new();
+                self.input.read_line(&mut size).unwrap();
+                let n = usize::from_str_radix(size.trim(), 16).unwrap();
+                let start = body.len();
+                body.resize(start + n, 0);
+                self.input.read_exact(&mut body[start..]).unwrap();
+                let mut crlf = String::new();
+                self.input.read_line(&mut crlf).unwrap();
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        format!("{}\r\n{}", head.concat(), String::from_utf8(body).unwrap())
+    }
+}
