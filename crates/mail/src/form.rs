@@ -3,6 +3,7 @@
 use crate::decode::{clip, note};
 use crate::Domain;
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 
 /// What the form lines of a message say.
@@ -18,12 +19,27 @@ pub struct Form {
 /// Keys are compared after lower-casing, NFC, turning `-` and `_` into
 /// blanks and collapsing blanks: `Nom-de-domaine` is `nom de domaine`.
 pub fn key_class(key: &str) -> String {
-    let key: String = key
-        .nfc()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == '-' || c == '_' { ' ' } else { c })
-        .collect();
-    key.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(key.len());
+    for word in nfc(key)
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// NFC, without the cost when the text already is (always for ASCII).
+pub fn nfc(text: &str) -> Cow<'_, str> {
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfc().collect())
+    }
 }
 
 pub struct Keys {
@@ -72,8 +88,13 @@ impl Form {
     /// Add one field (from a text, or a header that is really a form
     /// line).
     pub fn add(&mut self, key: &str, value: &str, keys: &Keys) {
-        let shown: String = key.nfc().flat_map(char::to_lowercase).collect();
-        let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut shown = String::with_capacity(key.len());
+        for word in nfc(key).split_whitespace() {
+            if !shown.is_empty() {
+                shown.push(' ');
+            }
+            shown.extend(word.chars().flat_map(char::to_lowercase));
+        }
         let value = value.trim();
         match keys.kind(key) {
             KeyKind::Domain => self.add_domains(value),
@@ -144,7 +165,8 @@ pub fn domain(name: &str) -> Option<Domain> {
     if name.is_empty() || name.contains(['/', '@', ':']) {
         return None;
     }
-    let lowered: String = name.nfc().flat_map(char::to_lowercase).collect();
+    let lowered: String =
+        nfc(name).chars().flat_map(char::to_lowercase).collect();
     let uts46 = Uts46::new();
     let ascii = uts46
         .to_ascii(
@@ -165,7 +187,7 @@ pub fn domain(name: &str) -> Option<Domain> {
     );
     check.ok()?;
     Some(Domain {
-        unicode: unicode.nfc().collect(),
+        unicode: nfc(&unicode).into_owned(),
         ascii,
     })
 }
