@@ -77,22 +77,28 @@ impl Sendmail {
         // sendmail reads a plain mail file: LF line ends.
         let bytes = crlf_to_lf(&message.formatted());
         let mut stdin = child.stdin.take().expect("stdin is piped");
-        let write = async {
-            stdin.write_all(&bytes).await?;
-            stdin.shutdown().await
+        // The block owns stdin and closes it once written, so sendmail
+        // sees the end of the message; the timeout covers both halves.
+        let run = async move {
+            let written = async {
+                stdin.write_all(&bytes).await?;
+                stdin.shutdown().await
+            }
+            .await;
+            drop(stdin);
+            (written, child.wait_with_output().await)
         };
-        let written = write.await;
-        let output =
-            match timeout(self.timeout, child.wait_with_output()).await {
-                Ok(Ok(out)) => out,
-                Ok(Err(e)) => {
-                    return Err(format!("wait for '{}': {e}", self.argv[0]))
-                }
-                Err(_) => {
-                    let why = format!("'{}' timed out", self.argv[0]);
-                    return Ok(Delivery::kept(Outcome::Deferred(why)));
-                }
-            };
+        let (written, output) = match timeout(self.timeout, run).await {
+            Ok((written, Ok(out))) => (written, out),
+            Ok((_, Err(e))) => {
+                return Err(format!("wait for '{}': {e}", self.argv[0]))
+            }
+            Err(_) => {
+                // Dropping the future kills the child (kill_on_drop).
+                let why = format!("'{}' timed out", self.argv[0]);
+                return Ok(Delivery::kept(Outcome::Deferred(why)));
+            }
+        };
         let stderr = String::from_utf8_lossy(&output.stderr);
         let detail = clean_line(stderr.lines().next().unwrap_or(""), 200);
         Ok(Delivery::kept(outcome(
