@@ -42,8 +42,27 @@ struct Args {
     workers: Option<usize>,
 }
 
+/// Known limits, for the manual's BUGS section.
+const BUGS: &[&str] = &[
+    "SOAP 1.2 is not spoken: such requests get a SOAP 1.1 \
+     VersionMismatch fault.",
+    "Request bodies may be gzip-compressed; any other Content-Encoding \
+     is answered 415 (SOAP::Lite then sends the request again, plain).",
+    "At most max_connections clients are served at once; a client \
+     holds its slot for at most request_timeout per request and \
+     idle_timeout between requests. Further clients get a fault and \
+     are closed.",
+    "When suzanne-parse journals an earlier claimant of a name between \
+     a GetRequests decision and its journal lines, the lease it \
+     overtook is released at once (the journal shows both lines) and \
+     is not handed out.",
+    "ExtendLease on a lease that has already run out is refused \
+     (stale-lease) when an earlier claimant of one of its names has \
+     arrived since.",
+];
+
 fn main() {
-    let args: Args = cli::parse();
+    let args: Args = cli::parse_with_bugs(BUGS);
     cli::run("suzanne-soapd", || run(args));
 }
 
