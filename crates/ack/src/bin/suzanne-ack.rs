@@ -16,6 +16,11 @@ use spool::Exit;
 /// sent, skipped, deferred (4xx or lost connection: retried by a later
 /// run) or failed (5xx).
 ///
+/// An acknowledgement goes to the request's Reply-To, else its From,
+/// else its envelope sender, from the [ack] from address, with the null
+/// envelope sender and Auto-Submitted: auto-replied. Settings live in the
+/// [ack] section of the configuration file.
+///
 /// Exit status: 0 done; 75 try later (another instance runs, the relay
 /// is down, or acknowledgements were deferred); 65 a record could not be
 /// read; 78 bad configuration.
@@ -60,8 +65,25 @@ struct Args {
     dry_run: bool,
 }
 
+/// Known limits, for the manual's BUGS section.
+const BUGS: &[&str] = &[
+    "A crash after the relay accepted an acknowledgement and before its \
+     record reached the journal sends it again on the next run: at most \
+     one acknowledgement per connection per crash, with the same \
+     Message-ID, so the copy is recognisable.",
+    "Every acknowledgement waits for its journal record to be synced \
+     before its connection sends the next one; a slow disk slows \
+     acknowledgements. More connections share each sync.",
+    "An acknowledgement goes to the first address of Reply-To (else \
+     From, else the envelope sender) only.",
+    "An address whose local part is not ASCII needs a relay that offers \
+     SMTPUTF8; without it the acknowledgement is recorded as failed.",
+    "A template line of 76 characters or more (a long domain name, say) \
+     makes the body go quoted-printable.",
+];
+
 fn main() {
-    let args: Args = cli::parse();
+    let args: Args = cli::parse_with_bugs(BUGS);
     cli::run("suzanne-ack", || body(args));
 }
 
