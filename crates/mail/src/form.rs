@@ -273,7 +273,8 @@ mod tests {
         );
         let mut f = Form::default();
         f.read_text(
-            "Nom-de-Domaine: a.fr, b.fr c.fr;\nDOMAIN: a.fr\nLangue: Français\ndomain: !!\n",
+            "Nom-de-Domaine: a.fr, b.fr c.fr;\nDOMAIN: a.fr\n\
+             Langue: Français\ndomain: !!\n",
             &keys,
         );
         let names: Vec<_> =
