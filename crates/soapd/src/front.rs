@@ -406,9 +406,13 @@ impl Connection<'_> {
     fn read_request(&mut self, wait: Duration) -> Result<Request, Refusal> {
         // Until the first byte, the idle wait; from then on the whole
         // request must come within request_timeout.
+        // A connection that stays quiet between requests is closed
+        // without a word: an unasked-for 408 could be taken for the
+        // answer to a request the client is sending just then.
         self.input.get_mut().arm(wait, None);
-        if self.input.fill_buf()?.is_empty() {
-            return Err(Refusal::Gone);
+        match self.input.fill_buf() {
+            Ok(buf) if !buf.is_empty() => {}
+            _ => return Err(Refusal::Gone),
         }
         let deadline = Instant::now() + self.limits.request_timeout;
         self.input

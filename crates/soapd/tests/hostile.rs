@@ -260,3 +260,23 @@ fn wrong_password_gets_401_and_nothing_else() {
     );
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
 }
+
+#[test]
+fn connection_limit_refuses_then_recovers() {
+    let fx = spool_with(10);
+    let d = Daemon::start_with(
+        fx.root(),
+        &[],
+        &format!("{FAST}max_connections = 3\n"),
+    );
+    let idle: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(&d.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let resp = queue_status(&d.addr);
+    assert!(resp.starts_with("HTTP/1.1 500"), "{resp}");
+    assert!(resp.contains("too many connections"));
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(500));
+    served(&d);
+}
