@@ -377,3 +377,36 @@ fn split_is_linear() {
         big_time < small_time * 400 + std::time::Duration::from_millis(50)
     );
 }
+
+/// One SMTP transaction, two recipients: Postfix 3.7.11 delivered it to
+/// an mbox and to a Maildir. The split message is the Maildir file but
+/// for the recipient headers and the one thing mboxo cannot undo: a
+/// body line that already read `>From ` before quoting.
+#[test]
+fn mbox_and_maildir_copies_agree() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mbox = std::fs::read(dir.join("both-doors.mbox")).expect("mbox");
+    let file = std::fs::read(dir.join("both-doors.maildir-file")).expect("md");
+    let e = split_mbox(&mbox, Flavour::Mboxo);
+    assert_eq!(e.len(), 1);
+
+    let expected = String::from_utf8(file.clone())
+        .unwrap()
+        .replace("maildir@landrush", "suzanne@landrush")
+        .replace("\n>From quoted already\n", "\nFrom quoted already\n");
+    assert_eq!(String::from_utf8_lossy(&e[0].raw), expected);
+
+    let opts = ParseOptions {
+        trusted_hosts: vec!["mx.landrush.example".into()],
+        ..ParseOptions::default()
+    };
+    let from_mbox = parse_entry(&e[0], &opts);
+    let from_maildir = parse_message(&file, None, false, &opts);
+    // "id 4jh0Td3cDzz1SRw8;" (several recipients, no "for" clause) and
+    // "Fri,  4 Dec 2026 18:32:21 +0000".
+    let us = Some(1_796_409_141_509_027);
+    assert_eq!(from_mbox.received_us, us);
+    assert_eq!(from_maildir.received_us, us);
+    assert_eq!(from_mbox.envelope_sender, from_maildir.envelope_sender);
+    assert_eq!(from_mbox.domains, from_maildir.domains);
+}
