@@ -96,8 +96,11 @@ pub struct MboxEntry {
     pub defects: Vec<String>,
 }
 
-/// Split `data` into messages. Linear in the size of `data`; never
-/// panics; an empty file gives no entry.
+/// Split `data` into messages. A separator is a `From ` line at the
+/// start or after a blank line that looks like a From_ line (a sender
+/// and a date, or a sender and a header line after it), or a complete
+/// asctime From_ line followed by a header line anywhere. Linear in the
+/// size of `data`; never panics; an empty file gives no entry.
 pub fn split_mbox(data: &[u8], flavour: Flavour) -> Vec<MboxEntry> {
     let seps = find_separators(data);
     let mut entries = Vec::with_capacity(seps.len() + 1);

@@ -53,8 +53,11 @@ const SAFE_CHARS: &[u8; 52] =
 /// Time fields of a Postfix long queue ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LongQueueId {
+    /// Unix seconds when the queue file was created.
     pub secs: i64,
+    /// Microseconds within that second.
     pub usecs: u32,
+    /// Inode number of the queue file.
     pub inode: u64,
 }
 
