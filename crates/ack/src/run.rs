@@ -586,6 +586,10 @@ async fn link_loop(
         let mut link = match transport.open().await {
             Ok(link) => link,
             Err(e) => {
+                cli::info(&format!(
+                    "cannot connect to {}: {e}",
+                    transport.name()
+                ));
                 shared.link_error.borrow_mut().get_or_insert(e);
                 return;
             }
