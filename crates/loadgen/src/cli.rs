@@ -232,7 +232,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<Exit> {
     let t0 = Instant::now();
     crate::generate(&options, format, &a.out, &truth)?;
     info(&format!(
-        "generate: {} messages in {:.2} s: out={} truth={}",
+        "generate: messages={} seconds={:.2} out={} truth={}",
         options.count,
         t0.elapsed().as_secs_f64(),
         a.out.display(),
@@ -281,12 +281,13 @@ fn send(a: SmtpArgs) -> anyhow::Result<Exit> {
     if let (Some(lr), Some(path)) = (&landrush, &truth_path) {
         write_smtp_truth(lr, &report, path)?;
     }
+    let secs = report.elapsed.as_secs_f64();
     info(&format!(
-        "smtp: {} of {} accepted in {:.2} s ({:.0} msg/s) over {} connections",
+        "smtp: accepted={} messages={} seconds={secs:.2} per_second={:.0} \
+         connections={}",
         report.accepted.len(),
         messages.len(),
-        report.elapsed.as_secs_f64(),
-        report.accepted.len() as f64 / report.elapsed.as_secs_f64().max(1e-6),
+        report.accepted.len() as f64 / secs.max(1e-6),
         opts.connections
     ));
     Ok(smtp_exit(&report))

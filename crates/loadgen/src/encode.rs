@@ -146,13 +146,11 @@ pub fn encoded_words(
     let mut buf = [0u8; 4];
     for c in text.chars() {
         let bytes = charset.encode(c.encode_utf8(&mut buf));
-        let mut grown = chunk.clone();
-        grown.extend_from_slice(&bytes);
-        if !chunk.is_empty() && encoded_len(&grown, how) > budget {
-            words.push(word(&chunk, charset, how));
-            chunk = bytes;
-        } else {
-            chunk = grown;
+        let before = chunk.len();
+        chunk.extend_from_slice(&bytes);
+        if before > 0 && encoded_len(&chunk, how) > budget {
+            words.push(word(&chunk[..before], charset, how));
+            chunk.drain(..before);
         }
     }
     if !chunk.is_empty() {
