@@ -175,9 +175,10 @@ impl Service {
         client: &str,
     ) -> Result<Handled, Fault> {
         const P: [&str; 2] = ["max", "leaseSeconds"];
+        // max=0 asks for nothing and gets nothing: a harmless probe.
         let max = int_param(call, &P, 0)?.unwrap_or(1);
-        if max < 1 {
-            return Err(bad_param("max", "must be at least 1"));
+        if max < 0 {
+            return Err(bad_param("max", "must not be negative"));
         }
         let max = (max as usize).min(self.limits.max_batch);
         let secs = self.lease_seconds(call, &P, 1)?;
