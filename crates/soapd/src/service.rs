@@ -80,7 +80,9 @@ impl Inner {
                 Ok(e) => e,
                 Err(e) => {
                     self.bad_lines += 1;
-                    eprintln!("- op=journal outcome=unreadable error={e}");
+                    spool::cli::warn(&format!(
+                        "- op=journal outcome=unreadable error={e}"
+                    ));
                     continue;
                 }
             };
