@@ -242,12 +242,9 @@ fn read_batch(batch: &Batch, opts: &Options) -> Result<Vec<Item>> {
             let data = fs::read(&batch.path)
                 .map_err(|e| Error::io("read", &batch.path, e))?;
             for entry in suzanne_mail::split_mbox(&data, opts.flavour) {
-                let parsed = suzanne_mail::parse_message(
-                    &entry.raw,
-                    entry.envelope_sender.as_deref(),
-                    entry.incomplete,
-                    &opts.mail,
-                );
+                // parse_entry also carries the mailbox's own defects
+                // (a From_ line without its blank line, a cut-off end).
+                let parsed = suzanne_mail::parse_entry(&entry, &opts.mail);
                 let mut it = item(
                     batch,
                     String::new(),
