@@ -82,7 +82,8 @@ fn every_case() -> Vec<(spool::Record, Vec<u8>, &'static str)> {
     cases.push((r, "Auto-Submitted: auto-replied\n", "auto-submitted"));
 
     let r = record(9);
-    let report = "Content-Type: multipart/report; report-type=delivery-status;\n boundary=x\n";
+    let report = "Content-Type: multipart/report;\n \
+                  report-type=delivery-status; boundary=x\n";
     cases.push((r, report, "delivery-report"));
 
     let mut r = record(10);
@@ -203,7 +204,8 @@ fn each_request_gets_one_ack_with_exactly_the_right_headers() {
     assert!(body.contains(&format!("{:064x}", 1)), "{body}");
     // "Registered" appears once: in the sentence saying it is not.
     assert_eq!(body.matches("enregistr").count(), 1, "{body}");
-    assert!(body.contains("il ne dit pas qu'un nom de domaine est enregistré"));
+    let disclaimer = "il ne dit pas qu'un nom de domaine est enregistré";
+    assert!(body.contains(disclaimer), "{body}");
 
     let note = parsed(&by_ticket[&7]);
     let subject = note.headers.get_first_value("Subject").unwrap();
@@ -219,9 +221,9 @@ fn each_request_gets_one_ack_with_exactly_the_right_headers() {
     // Header injection: the subject is one line, cut, and no Bcc exists.
     let evil = parsed(&by_ticket[&11]);
     let subject = evil.headers.get_first_value("Subject").unwrap();
-    assert!(subject.starts_with(
-        "Accusé de réception, ticket 11 : Demande Bcc: victim@example.org . été xx"
-    ), "{subject}");
+    let start = "Accusé de réception, ticket 11 : \
+                Demande Bcc: victim@example.org . été xx";
+    assert!(subject.starts_with(start), "{subject}");
     assert!(subject.ends_with('…') && subject.chars().count() < 200);
     assert!(evil.headers.get_first_value("Bcc").is_none());
 

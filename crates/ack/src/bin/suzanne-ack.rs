@@ -32,7 +32,7 @@ struct Args {
 
     /// How acknowledgements leave: smtp, sendmail or outbox
     /// (overrides [ack] transport)
-    #[arg(long, value_name = "KIND", value_parser = ["smtp", "sendmail", "outbox"])]
+    #[arg(long, value_name = "KIND", value_parser = KINDS)]
     transport: Option<String>,
 
     /// SMTP relay host (overrides [ack] relay)
@@ -64,6 +64,8 @@ struct Args {
     #[arg(long)]
     dry_run: bool,
 }
+
+const KINDS: [&str; 3] = ["smtp", "sendmail", "outbox"];
 
 /// Known limits, for the manual's BUGS section.
 const BUGS: &[&str] = &[
