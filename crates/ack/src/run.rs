@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::mpsc;
 
-use anyhow::Context as _;
 use lettre::message::Mailbox;
 use lettre::Address;
 use spool::config::Config;
@@ -122,7 +121,7 @@ pub fn run(
     config: &Config,
     ack: &AckConfig,
     opts: &Options,
-) -> anyhow::Result<Summary> {
+) -> spool::Result<Summary> {
     let writer = writer(ack).map_err(config_error)?;
     let policy = Policy {
         duplicates: ack.duplicates,
@@ -243,7 +242,7 @@ impl Planner<'_> {
                 Ok(r) => r,
                 Err(e) => {
                     cli::warn(&format!(
-                        "{} unreadable: {e:#}",
+                        "{} unreadable: {e}",
                         ticket_name(ticket)
                     ));
                     summary.unreadable += 1;
@@ -283,13 +282,13 @@ impl Planner<'_> {
     fn read(
         &self,
         ticket: u64,
-    ) -> anyhow::Result<(spool::Record, HeaderFacts)> {
+    ) -> spool::Result<(spool::Record, HeaderFacts)> {
         let record = self.spool.record(ticket)?;
         let path = self.spool.raw_path(ticket);
         let mut head = Vec::new();
         std::fs::File::open(&path)
             .and_then(|f| f.take(HEADER_READ_MAX).read_to_end(&mut head))
-            .with_context(|| format!("cannot read '{}'", path.display()))?;
+            .map_err(|e| spool::Error::io("read message", &path, e))?;
         Ok((record, HeaderFacts::scan(&head)))
     }
 
@@ -520,7 +519,7 @@ fn send_all(
     journal: Option<Journal>,
     links: usize,
     summary: &mut Summary,
-) -> anyhow::Result<()> {
+) -> spool::Result<()> {
     let envelope_from = planner.settings.envelope_from.clone();
     let (tx, rx) = mpsc::channel();
     let recorder = std::thread::spawn(move || recorder(journal, rx));
@@ -543,7 +542,9 @@ fn send_all(
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .context("cannot start the I/O runtime")?;
+            .map_err(|e| {
+                spool::Error::io_msg("cannot start the I/O runtime".into(), e)
+            })?;
         let env = envelope_from.as_ref();
         let workers = (0..links).map(|_| link_loop(&shared, transport, env));
         runtime.block_on(futures_util::future::join_all(workers));
@@ -559,12 +560,13 @@ fn send_all(
     } = shared;
     drop(tx);
     *summary = done.into_inner();
-    let recorded = recorder
-        .join()
-        .map_err(|_| anyhow::anyhow!("the journal recorder panicked"))?;
-    recorded?;
+    match recorder.join() {
+        Ok(recorded) => recorded?,
+        // A bug, not a condition to report: let it end the program.
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
     if let Some((kind, message)) = fatal.into_inner() {
-        return Err(spool::Error::new(kind, message).into());
+        return Err(spool::Error::new(kind, message));
     }
     if !exhausted.get() {
         if let Some(why) = link_error.into_inner() {
