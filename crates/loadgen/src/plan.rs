@@ -242,8 +242,8 @@ impl Landrush {
                     let mut l = write_letter(&mut rng, slot, r, arrivals[i]);
                     l.seed = S_RENDER + i as u64;
                     if let Some(orig) = slot.reuse_id_of {
-                        l.message_id =
-                            letters_id(&letters, letter_of[orig]).clone();
+                        let first: &Letter = &letters[letter_of[orig]];
+                        l.message_id = first.message_id.clone();
                         l.features.push("reused-id");
                     }
                     letters.push(l);
@@ -279,10 +279,6 @@ impl Landrush {
     pub fn registrar(&self, l: &Letter) -> &Registrar {
         &self.registrars[l.registrar]
     }
-}
-
-fn letters_id(letters: &[Letter], i: usize) -> &Option<String> {
-    &letters[i].message_id
 }
 
 /// Offsets from the opening, microseconds, sorted and distinct: most in
