@@ -130,6 +130,7 @@ impl Relay {
         }
         let params = TlsParameters::builder(self.host.clone())
             .dangerous_accept_invalid_certs(!self.tls_verify)
+            .dangerous_accept_invalid_hostnames(!self.tls_verify)
             .build()
             .map_err(|e| format!("STARTTLS: {e}"))?;
         timeout(self.timeout, conn.starttls(params, &self.helo))
