@@ -57,11 +57,18 @@ struct Item {
     parsed: Parsed,
 }
 
+/// The first request seen with a Message-ID.
+struct FirstCopy {
+    ticket: u64,
+    fingerprint: String,
+    key: ArrivalKey,
+}
+
 /// What earlier batches left in the journal.
 #[derive(Default)]
 struct Known {
-    /// Message-ID -> (first ticket, its fingerprint), requests only.
-    first_by_id: HashMap<String, (u64, String)>,
+    /// Message-ID -> its first request.
+    first_by_id: HashMap<String, FirstCopy>,
     /// batch name -> (first ticket, count, rotation time)
     batches: HashMap<String, (u64, u64, i64)>,
     /// tickets already journalled as parsed
@@ -118,11 +125,13 @@ fn replay(spool: &Spool, pending: &HashSet<String>) -> Result<Known> {
                 if pending.contains(&p.batch) || p.kind != Kind::Request {
                     continue;
                 }
+                let key = p.key();
                 if let Some(id) = p.message_id {
-                    known
-                        .first_by_id
-                        .entry(id)
-                        .or_insert((p.ticket, p.fingerprint));
+                    known.first_by_id.entry(id).or_insert(FirstCopy {
+                        ticket: p.ticket,
+                        fingerprint: p.fingerprint,
+                        key,
+                    });
                 }
             }
             Event::Archived { batch, .. } => {
@@ -315,23 +324,9 @@ fn make_record(
     }
     let mut dup_of = None;
     if kind == Kind::Request {
-        if let Some(id) = &p.message_id {
-            match known.first_by_id.get(id) {
-                Some((first, fp)) if *fp == p.fingerprint => {
-                    kind = Kind::Duplicate;
-                    dup_of = Some(*first);
-                    reason.insert(0, format!("duplicate of ticket {first}"));
-                }
-                Some((first, _)) => reason.push(format!(
-                    "Message-ID also used by ticket {first} with other \
-                     content"
-                )),
-                None => {
-                    known
-                        .first_by_id
-                        .insert(id.clone(), (ticket, p.fingerprint.clone()));
-                }
-            }
+        dup_of = judge_duplicate(ticket, item, known, &mut reason);
+        if dup_of.is_some() {
+            kind = Kind::Duplicate;
         }
     }
     let time_source = if p.received_us.is_some() {
@@ -380,6 +375,49 @@ fn make_record(
         incomplete: item.incomplete,
         fingerprint: p.fingerprint.clone(),
     }
+}
+
+/// The first ticket this message duplicates, if any: the same
+/// Message-ID and the same content, received no later. A copy that was
+/// received *earlier* than the request already queued (Postfix deferred
+/// it into a later mailbox) stays a request: it must not lose its place
+/// to its own later copy.
+fn judge_duplicate(
+    ticket: u64,
+    item: &Item,
+    known: &mut Known,
+    reason: &mut Vec<String>,
+) -> Option<u64> {
+    let p = &item.parsed;
+    let id = p.message_id.as_ref()?;
+    let Some(first) = known.first_by_id.get(id) else {
+        known.first_by_id.insert(
+            id.clone(),
+            FirstCopy {
+                ticket,
+                fingerprint: p.fingerprint.clone(),
+                key: item.key,
+            },
+        );
+        return None;
+    };
+    if first.fingerprint != p.fingerprint {
+        reason.push(format!(
+            "Message-ID also used by ticket {} with other content",
+            first.ticket
+        ));
+        return None;
+    }
+    if first.key > item.key {
+        reason.push(format!(
+            "same Message-ID and content as ticket {}, which was received \
+             later; kept as a request for its earlier place",
+            first.ticket
+        ));
+        return None;
+    }
+    reason.insert(0, format!("duplicate of ticket {}", first.ticket));
+    Some(first.ticket)
 }
 
 /// The journal's summary of a record.

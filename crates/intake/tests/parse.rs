@@ -105,6 +105,26 @@ fn a_resent_request_is_a_duplicate_of_the_first_ticket() {
     assert_eq!(r2["dup_of"], 1);
 }
 
+/// Postfix deferred the first copy, so its re-send was parsed first: the
+/// copy received earlier keeps its earlier place as a request rather
+/// than being thrown out as a duplicate of its own later copy.
+#[test]
+fn an_earlier_copy_delivered_late_is_not_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let mbox = dir.path().join("mbox");
+    write(&mbox, &postfix_message(7, 30, "double.fr"));
+    rotate_and_parse(&spool, &mbox);
+    write(&mbox, &postfix_message(7, 1, "double.fr"));
+    rotate_and_parse(&spool, &mbox);
+    let r2: serde_json::Value = serde_json::from_slice(
+        &fs::read(spool.join("msg/T000000000002.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r2["kind"], "request");
+    assert!(r2["reason"].to_string().contains("received later"), "{r2}");
+}
+
 #[test]
 fn parse_twice_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();

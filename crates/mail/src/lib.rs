@@ -365,9 +365,16 @@ impl<'o> Work<'o> {
             self.defect("no Message-ID");
         }
         let date = self.unfolded("date");
-        let envelope_sender = match caller_sender {
-            Some(s) => Some(s.to_string()),
-            None => self.unfolded("return-path").map(|v| return_path(&v)),
+        // Postfix writes the Return-Path it was given, and a From_ line
+        // that spells a null sender "MAILER-DAEMON": the header is the
+        // exact one, so the same message reads the same from an mbox and
+        // from a Maildir.
+        let header_sender =
+            self.unfolded("return-path").map(|v| return_path(&v));
+        let envelope_sender = match (caller_sender, header_sender) {
+            (_, Some(h)) => Some(h),
+            (Some(s), None) => Some(s.to_string()),
+            (None, None) => None,
         };
         let (received_us, received_raw) = self.arrival();
         let precedence = self.unfolded("precedence").map(|v| v.to_lowercase());
