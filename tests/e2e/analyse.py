@@ -610,12 +610,20 @@ def report(args):
     w(f"    {args.command}\n\n")
     w("Each run: a private Postfix (`scripts/postfix-up`), smtp-sink for"
       " the acknowledgements, `suzanne-loadgen smtp` sending the landrush"
-      " over several connections, and the jobs of `cron/crontab` run"
-      f" every {args.tick} s (the burst line and the ack line; the"
-      " soapd keep-alive line once, and again to see it refuse a"
-      " second instance; the stats line every few ticks), while"
+      " over several connections, and every job of `cron/crontab` run on"
+      f" its schedule with a cron minute of {args.tick} s, as the"
+      " crontab's user with its environment, while"
       " `scripts/suzanne-registry.pl` drained the queue through"
       " suzanne-soapd. Release binaries.\n\n")
+    if args.checks:
+        with open(args.checks, encoding="utf-8") as f:
+            lines = [l.rstrip("\n") for l in f if l.strip()]
+        failed = [l for l in lines if l.startswith("FAIL ")]
+        w(f"Checks: {len(lines) - len(failed)} passed, {len(failed)}"
+          " failed.\n\n")
+        for l in failed:
+            w(f"- {l}\n")
+        w("\n")
     rows = [
         ("messages accepted by Postfix", lambda r: r.get("accepted")),
         ("kinds in the spool", lambda r: ", ".join(
@@ -703,6 +711,7 @@ def main():
     r.add_argument("--date", required=True)
     r.add_argument("--machine", default="")
     r.add_argument("--tick", default="2")
+    r.add_argument("--checks", help="the ok/FAIL lines of the run")
     r.add_argument("figures", nargs="+")
     args = p.parse_args()
     return check(args) if args.cmd == "check" else report(args)
