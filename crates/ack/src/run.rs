@@ -15,6 +15,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::mpsc;
 
 use lettre::message::Mailbox;
@@ -117,6 +118,9 @@ struct Settings {
 
 /// Run once. Configuration problems are `ErrorKind::Config` errors (exit
 /// 78); a busy stage lock is `Busy` (exit 75).
+/// Letters written to the outbox between two syncs, at most.
+const OUTBOX_LINKS: usize = 64;
+
 pub fn run(
     config: &Config,
     ack: &AckConfig,
@@ -153,7 +157,9 @@ pub fn run(
         now_us,
     };
     let links = match ack.transport {
-        TransportKind::Outbox => 1,
+        // Files, not connections: many letters in flight let one sync
+        // of the outbox and one journal append cover a whole group.
+        TransportKind::Outbox => OUTBOX_LINKS,
         _ => ack.connections.max(1),
     };
     let mut summary = Summary {
@@ -336,6 +342,7 @@ struct Request {
 fn recorder(
     mut journal: Option<Journal>,
     rx: mpsc::Receiver<Request>,
+    presync: Option<PathBuf>,
 ) -> spool::Result<()> {
     let mut failure = None;
     while let Ok(first) = rx.recv() {
@@ -344,6 +351,14 @@ fn recorder(
             match rx.try_recv() {
                 Ok(more) => batch.push(more),
                 Err(_) => break,
+            }
+        }
+        // Letters the transport wrote without syncing (the outbox) must
+        // be durable before the journal says they were sent: one sync of
+        // their file system covers the whole group.
+        if let (None, Some(dir)) = (&failure, &presync) {
+            if let Err(e) = spool::durable::sync_fs(dir) {
+                failure = Some(e);
             }
         }
         let ok = failure.is_none() && {
@@ -522,7 +537,8 @@ fn send_all(
 ) -> spool::Result<()> {
     let envelope_from = planner.settings.envelope_from.clone();
     let (tx, rx) = mpsc::channel();
-    let recorder = std::thread::spawn(move || recorder(journal, rx));
+    let presync = transport.unsynced_dir();
+    let recorder = std::thread::spawn(move || recorder(journal, rx, presync));
     let shared = Shared {
         planner: RefCell::new(planner),
         first: RefCell::new(None),

@@ -91,6 +91,15 @@ impl Transport {
     }
 
     /// Open a link. An error means nothing can be sent on it now.
+    /// A directory whose letters are written unsynced and must be synced
+    /// (with its whole file system) before they are recorded as sent.
+    pub fn unsynced_dir(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Transport::Outbox(o) => Some(o.dir().to_path_buf()),
+            _ => None,
+        }
+    }
+
     pub async fn open(&self) -> Result<Link<'_>, String> {
         Ok(match self {
             Transport::Smtp(r) => Link::Smtp(Box::new(r.connect().await?)),

@@ -1,7 +1,9 @@
 //! The `outbox` transport: each letter becomes a file in a Maildir,
-//! written under `tmp/`, synced, then renamed into `new/`, so whoever
-//! watches `new/` (a demonstration, a person checking a dry run) only
-//! ever sees complete files. The file is named after the ticket: a
+//! written under `tmp/` then renamed into `new/`, so whoever watches
+//! `new/` (a demonstration, a person checking a dry run) only ever sees
+//! complete files. The letters are not synced one by one: the run syncs
+//! the outbox's file system once per group of letters, before the
+//! journal records them as sent. The file is named after the ticket: a
 //! letter written again after a crash replaces its first copy.
 
 use std::path::{Path, PathBuf};
@@ -56,8 +58,9 @@ impl Outbox {
         let name = format!("{}.ack", ticket_name(letter.ticket));
         let tmp = self.dir.join("tmp").join(&name);
         let dest = self.dir.join("new").join(&name);
-        durable::write_atomic(&tmp, &dest, &bytes)
-            .map_err(|e| e.to_string())?;
+        let _ = std::fs::remove_file(&tmp);
+        durable::create(&tmp, &bytes).map_err(|e| e.to_string())?;
+        durable::rename(&tmp, &dest).map_err(|e| e.to_string())?;
         Ok(Delivery::kept(Outcome::Sent(format!(
             "written '{}'",
             dest.display()
