@@ -90,8 +90,17 @@ fn a_second_instance_exits_75() {
     assert_eq!(code(&out), 75, "{}", String::from_utf8_lossy(&out.stderr));
     assert!(started.elapsed() < Duration::from_secs(4), "it waited");
     assert!(mbox.exists());
+    // Overlapping cron runs are normal: quiet, so cron mails nothing...
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ...and one line saying why with -v.
+    let out = rotate(&spool, &mbox, &["-v"]);
+    assert_eq!(code(&out), 75);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("suzanne-rotate: "), "{err}");
+    assert!(err.starts_with("suzanne-rotate: another instance"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     let _ = holder.kill();
     let _ = holder.wait();

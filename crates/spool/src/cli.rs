@@ -120,6 +120,12 @@ where
     let exit = match body() {
         Ok(exit) => exit,
         Err(err) if is_broken_pipe(&err) => Exit::Ok,
+        // Overlapping cron runs are normal: exit 75 without a word, so
+        // cron mails nothing (with -v, say why).
+        Err(err) if is_running(&err) => {
+            info(&format!("{err:#}"));
+            Exit::TempFail
+        }
         Err(err) => {
             warn(&format!("{err:#}"));
             exit_for(&err)
@@ -139,6 +145,14 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
         }
     }
     Exit::Software
+}
+
+fn is_running(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<Error>()
+            .is_some_and(|e| e.kind() == crate::ErrorKind::Running)
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

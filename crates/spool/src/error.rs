@@ -12,6 +12,9 @@ use crate::exit::Exit;
 pub enum ErrorKind {
     /// Another instance holds a lock, or a resource is briefly unavailable.
     Busy,
+    /// Another instance of the same program holds its stage: the normal
+    /// outcome of overlapping cron runs, so reported only with `-v`.
+    Running,
     /// The file system failed (disk full, permissions, I/O error).
     Io,
     /// Data on disk or on input is not what it must be.
@@ -74,7 +77,7 @@ impl Error {
     /// True when running again later may succeed (exit 75).
     pub fn is_transient(&self) -> bool {
         match self.kind {
-            ErrorKind::Busy => true,
+            ErrorKind::Busy | ErrorKind::Running => true,
             ErrorKind::Io => matches!(
                 self.io_kind,
                 Some(io::ErrorKind::StorageFull)
@@ -92,7 +95,7 @@ impl Error {
             return Exit::TempFail;
         }
         match self.kind {
-            ErrorKind::Busy => Exit::TempFail,
+            ErrorKind::Busy | ErrorKind::Running => Exit::TempFail,
             ErrorKind::Io => Exit::Software,
             ErrorKind::Data => Exit::DataErr,
             ErrorKind::Config => Exit::Config,

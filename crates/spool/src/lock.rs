@@ -64,7 +64,7 @@ impl StageGuard {
                 path: path.to_path_buf(),
             }),
             Err(e) if e.kind() == IoKind::WouldBlock => Err(Error::new(
-                ErrorKind::Busy,
+                ErrorKind::Running,
                 format!(
                     "another instance holds '{}'; try later",
                     path.display()
