@@ -69,7 +69,7 @@ fn domains(ticket: u64, kind: Kind) -> Vec<Domain> {
         return Vec::new();
     }
     let mut names = vec![format!("registrant-{ticket}.fr")];
-    if ticket % 20 == 0 {
+    if ticket.is_multiple_of(20) {
         names.push(format!("landrush-{}.fr", (ticket / 20) % 3000));
     }
     if ticket % 50 == 3 {
@@ -294,7 +294,7 @@ fn hand_off(
         t = t.max(chunk[chunk.len() - 1].1 + 60 * SECOND);
         for &(ticket, _) in chunk {
             let token = format!("{ticket:x}-lease");
-            let outcome = if ticket % 3 == 0 {
+            let outcome = if ticket.is_multiple_of(3) {
                 "rejected"
             } else {
                 "accepted"

@@ -7,7 +7,7 @@ use clap::{
     ArgMatches, Args as ClapArgs, CommandFactory, FromArgMatches, Parser,
     Subcommand,
 };
-use spool::cli::{warn, CommonArgs};
+use spool::cli::{info, warn, CommonArgs};
 use spool::{clock, Exit, Spool};
 
 use crate::error::Error;
@@ -199,7 +199,18 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             dest,
         })
     };
-    let reads = |needs: Needs| Ledger::replay(&spool, needs);
+    let reads = |needs: Needs| {
+        let started = std::time::Instant::now();
+        let ledger = Ledger::replay(&spool, needs)?;
+        info(&format!(
+            "journal='{}' lines={} messages={} read_s={:.3}",
+            ledger.path.display(),
+            ledger.tally.lines,
+            ledger.tickets.len(),
+            started.elapsed().as_secs_f64()
+        ));
+        Ok::<Ledger, Error>(ledger)
+    };
     match args.command {
         Command::Requests(o) => {
             let ctx = ctx(o.out)?;

@@ -22,9 +22,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
+use memchr::memmem;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use spool::journal::GENESIS;
 use spool::Kind;
 
 use crate::stamp;
@@ -163,6 +163,7 @@ where
     };
     let mut input = BufReader::with_capacity(1 << 20, file);
     let mut chain = Chain::new(wanted.chain);
+    let tag = memmem::Finder::new(TAG);
     let mut buf = Vec::with_capacity(1024);
     loop {
         buf.clear();
@@ -179,74 +180,105 @@ where
         tally.bytes += n as u64;
         tally.lines += 1;
         let bytes = &buf[..n - 1];
-        if let Err(detail) = take(bytes, offset, wanted, &mut chain, &mut each)
-        {
+        let read = Reading { tag: &tag, wanted };
+        if let Err(detail) = read.take(bytes, offset, &mut chain, &mut each) {
             tally.unreadable.push(Unreadable { offset, detail });
         }
         if let Some(seq) = chain.seq {
             tally.last_seq = seq;
         }
     }
-    tally.last_hash = chain.prev.take();
+    tally.last_hash = chain.last_hash();
     tally.chain_break = chain.broken.take();
     Ok(tally)
 }
 
-/// Handle one complete line: the chain, then the event if wanted.
-fn take<F>(
-    bytes: &[u8],
-    offset: u64,
+/// The event name's tag: the spool writes `seq`, `t` and `prev` first,
+/// then the event with its `ev` tag.
+const TAG: &[u8] = b"\"ev\":\"";
+
+/// What one read looks for.
+struct Reading<'a> {
+    tag: &'a memmem::Finder<'a>,
     wanted: Wanted,
-    chain: &mut Chain,
-    each: &mut F,
-) -> Result<(), String>
-where
-    F: FnMut(&Line, u64),
-{
-    let ev = event_name(bytes);
-    let parse = ev.is_some_and(|ev| wanted.wants(ev));
-    if parse {
-        let line: Line = match serde_json::from_slice(bytes) {
-            Ok(line) => line,
-            Err(e) => {
-                chain.link(bytes, offset, None);
-                return Err(format!("not a journal line: {e}"));
-            }
-        };
-        chain.link(bytes, offset, Some((line.seq, &line.prev)));
-        each(&line, offset);
-        return Ok(());
-    }
-    if chain.on {
-        match serde_json::from_slice::<Head>(bytes) {
-            Ok(head) => {
-                chain.link(bytes, offset, Some((head.seq, &head.prev)))
-            }
-            Err(e) => {
-                chain.link(bytes, offset, None);
-                return Err(format!("not a journal line: {e}"));
+}
+
+impl Reading<'_> {
+    /// Handle one complete line: the chain, then the event if wanted.
+    fn take<F>(
+        &self,
+        bytes: &[u8],
+        offset: u64,
+        chain: &mut Chain,
+        each: &mut F,
+    ) -> Result<(), String>
+    where
+        F: FnMut(&Line, u64),
+    {
+        let ev = self.event_name(bytes);
+        if ev.is_some_and(|ev| self.wanted.wants(ev)) {
+            let line: Line = match serde_json::from_slice(bytes) {
+                Ok(line) => line,
+                Err(e) => {
+                    chain.link(bytes, offset, None);
+                    return Err(format!("not a journal line: {e}"));
+                }
+            };
+            chain.link(bytes, offset, Some((line.seq, line.prev.as_bytes())));
+            each(&line, offset);
+            return Ok(());
+        }
+        if chain.on {
+            // Only the chain reads this line: its head is enough.
+            match head(bytes) {
+                Some((seq, prev)) => {
+                    chain.link(bytes, offset, Some((seq, prev)))
+                }
+                None => match serde_json::from_slice::<Head>(bytes) {
+                    Ok(h) => chain.link(
+                        bytes,
+                        offset,
+                        Some((h.seq, h.prev.as_bytes())),
+                    ),
+                    Err(e) => {
+                        chain.link(bytes, offset, None);
+                        return Err(format!("not a journal line: {e}"));
+                    }
+                },
             }
         }
+        match ev {
+            Some(_) => Ok(()),
+            None => Err("no \"ev\" field".to_string()),
+        }
     }
-    match ev {
-        Some(_) => Ok(()),
-        None => Err("no \"ev\" field".to_string()),
+
+    /// The event name, found without parsing.
+    fn event_name<'b>(&self, bytes: &'b [u8]) -> Option<&'b str> {
+        let at = self.tag.find(bytes)? + TAG.len();
+        let len = memchr::memchr(b'"', &bytes[at..])?;
+        std::str::from_utf8(&bytes[at..at + len]).ok()
     }
 }
 
-/// The event name, found without parsing: the spool writes `seq`, `t`
-/// and `prev` first, then the event with its `ev` tag.
-fn event_name(bytes: &[u8]) -> Option<&str> {
-    const TAG: &[u8] = b"\"ev\":\"";
-    let at = memchr::memmem::find(bytes, TAG)? + TAG.len();
-    let len = memchr::memchr(b'"', &bytes[at..])?;
-    std::str::from_utf8(&bytes[at..at + len]).ok()
+/// `seq` and `prev` read off the front of a line as the spool writes it
+/// (`{"seq":N,"t":"...","prev":"HEX",`), None when it is not so.
+fn head(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let rest = bytes.strip_prefix(b"{\"seq\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let seq = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    let rest = rest[digits..].strip_prefix(b",\"t\":\"")?;
+    let close = memchr::memchr(b'"', rest)?;
+    let rest = rest[close..].strip_prefix(b"\",\"prev\":\"")?;
+    let prev = rest.get(..64)?;
+    rest[64..].starts_with(b"\",").then_some((seq, prev))
 }
 
 /// The running hash chain.
 struct Chain {
     on: bool,
-    prev: Option<String>,
+    /// The hash the next line's `prev` must give.
+    prev: [u8; 32],
     prev_offset: Option<u64>,
     seq: Option<u64>,
     broken: Option<Break>,
@@ -256,16 +288,22 @@ impl Chain {
     fn new(on: bool) -> Chain {
         Chain {
             on,
-            prev: on.then(|| GENESIS.to_string()),
+            prev: [0; 32],
             prev_offset: None,
             seq: None,
             broken: None,
         }
     }
 
+    /// The last line's hash in hex (GENESIS before any line).
+    fn last_hash(&self) -> Option<String> {
+        self.on.then(|| hex::encode(self.prev))
+    }
+
     /// Check that this line links to the one before, then make it the
-    /// one before. `head` is None for a line that is not JSON.
-    fn link(&mut self, bytes: &[u8], offset: u64, head: Option<(u64, &str)>) {
+    /// one before. `head` (seq, prev in hex) is None for a line that is
+    /// not JSON.
+    fn link(&mut self, bytes: &[u8], offset: u64, head: Option<(u64, &[u8])>) {
         let last_seq = self.seq;
         self.seq = match head {
             Some((seq, _)) => Some(seq),
@@ -274,19 +312,25 @@ impl Chain {
         if !self.on {
             return;
         }
-        let hash = hex::encode(Sha256::digest(bytes));
-        let expected = self.prev.replace(hash);
-        let before = match self.prev_offset.replace(offset) {
-            Some(o) => format!("the line at byte {o}"),
-            None => "the start of the journal".to_string(),
-        };
+        let expected =
+            std::mem::replace(&mut self.prev, Sha256::digest(bytes).into());
+        let before = self.prev_offset.replace(offset);
         if self.broken.is_some() {
             return;
         }
+        let links = |prev: &[u8]| {
+            let mut given = [0u8; 32];
+            hex::decode_to_slice(prev, &mut given).is_ok() && given == expected
+        };
         let problem = match head {
             None => Some("the line is not JSON".to_string()),
-            Some((_, prev)) if Some(prev) != expected.as_deref() => {
-                Some(format!("prev does not match the hash of {before}"))
+            Some((_, prev)) if !links(prev) => {
+                Some(match before {
+                    Some(o) => {
+                        format!("prev does not match the hash of the line at byte {o}")
+                    }
+                    None => "prev is not that of the first line".to_string(),
+                })
             }
             Some((seq, _)) if seq != last_seq.map_or(1, |s| s + 1) => {
                 Some(match last_seq {

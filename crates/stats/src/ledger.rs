@@ -10,7 +10,7 @@
 //! The journal is taken as the record of what happened: an event that
 //! breaks a rule still counts, and is named in `problems`.
 
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -78,24 +78,69 @@ pub struct Ticket {
     /// A `skipped` ack said why.
     pub ack_reasoned: bool,
     /// The first `sent` ack.
-    pub ack_sent_us: Option<i64>,
+    ack_sent: Stamp,
     /// The last ack event of any status.
-    pub ack_us: Option<i64>,
+    ack_last: Stamp,
     pub queue: QueueStatus,
-    /// Hash of the current (or last) lease token; tokens are only ever
-    /// compared with each other, so 64 bits of hash stand for them.
-    pub token: Option<u64>,
+    /// Hash of the current (or last) lease token, 0 for none; tokens are
+    /// only ever compared with each other, so 64 bits of hash stand for
+    /// them.
+    token: u64,
     pub expires_us: i64,
     /// When the request entered its queue status.
     pub since_us: i64,
     /// The first lease.
-    pub leased_us: Option<i64>,
-    pub completed_us: Option<i64>,
-    /// Index into `Ledger::outcomes`.
-    pub outcome: Option<u32>,
+    leased: Stamp,
+    completed: Stamp,
+    /// Index into `Ledger::outcomes`, `u32::MAX` for none.
+    outcome: u32,
+}
+
+/// An optional time in eight bytes (a million tickets carry four each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp(i64);
+
+impl Stamp {
+    const NONE: Stamp = Stamp(i64::MIN);
+
+    fn get(self) -> Option<i64> {
+        (self != Stamp::NONE).then_some(self.0)
+    }
+
+    /// Keep the first time only.
+    fn first(&mut self, us: i64) {
+        if *self == Stamp::NONE {
+            self.0 = us;
+        }
+    }
 }
 
 impl Ticket {
+    /// When the first acknowledgement was sent.
+    pub fn ack_sent_us(&self) -> Option<i64> {
+        self.ack_sent.get()
+    }
+
+    /// When the last ack event (of any status) was written.
+    pub fn ack_us(&self) -> Option<i64> {
+        self.ack_last.get()
+    }
+
+    /// When it was first leased (handed over).
+    pub fn leased_us(&self) -> Option<i64> {
+        self.leased.get()
+    }
+
+    /// When it was completed.
+    pub fn completed_us(&self) -> Option<i64> {
+        self.completed.get()
+    }
+
+    /// The completion's outcome, as an index into `Ledger::outcomes`.
+    pub fn outcome(&self) -> Option<u32> {
+        (self.outcome != u32::MAX).then_some(self.outcome)
+    }
+
     /// The queue state at `now_us`.
     pub fn state(&self, now_us: i64) -> State {
         match self.queue {
@@ -153,19 +198,86 @@ pub struct Spans {
     pub complete: Span,
 }
 
-/// The tickets asking for one A-label, in journal order.
-#[derive(Clone, Debug)]
-pub enum Claim {
-    One(u32),
-    Many(Vec<u32>),
+/// Ticket numbers to places in `Ledger::tickets`. Tickets are handed
+/// out densely from 1, so a vector indexed by ticket serves; a ticket
+/// far past the others (a damaged line) goes to a map instead of
+/// growing the vector.
+#[derive(Debug, Default)]
+struct TicketIndex {
+    dense: Vec<u32>,
+    sparse: HashMap<u64, u32>,
 }
 
-impl Claim {
-    pub fn tickets(&self) -> &[u32] {
-        match self {
-            Claim::One(i) => std::slice::from_ref(i),
-            Claim::Many(v) => v,
+impl TicketIndex {
+    const EMPTY: u32 = u32::MAX;
+    /// How far past the dense part a ticket may be and still extend it.
+    const REACH: u64 = 1 << 20;
+
+    fn get(&self, ticket: u64) -> Option<u32> {
+        match self.dense.get(ticket as usize) {
+            Some(&i) if i != Self::EMPTY => Some(i),
+            Some(_) => None,
+            None => self.sparse.get(&ticket).copied(),
         }
+    }
+
+    /// Record `ticket` at `slot`; false if it is already there.
+    fn insert(&mut self, ticket: u64, slot: u32) -> bool {
+        if self.get(ticket).is_some() {
+            return false;
+        }
+        let len = self.dense.len() as u64;
+        if ticket < len.saturating_add(Self::REACH) {
+            if ticket >= len {
+                self.dense.resize(ticket as usize + 1, Self::EMPTY);
+            }
+            self.dense[ticket as usize] = slot;
+        } else {
+            self.sparse.insert(ticket, slot);
+        }
+        true
+    }
+}
+
+/// Who asked for which A-label: each name maps to its only claimant's
+/// place in `Ledger::tickets` or, with the top bit set, to its list of
+/// claimants in `many` (most names have one claimant: no list for them).
+#[derive(Debug, Default)]
+pub struct Claims {
+    names: HashMap<Box<str>, u32>,
+    many: Vec<Vec<u32>>,
+}
+
+impl Claims {
+    const LIST: u32 = 1 << 31;
+
+    fn add(&mut self, name: &str, slot: u32) {
+        let Some(&v) = self.names.get(name) else {
+            self.names.insert(name.into(), slot);
+            return;
+        };
+        if v & Self::LIST == 0 {
+            // The same name twice in one request is one claim.
+            if v != slot {
+                self.many.push(vec![v, slot]);
+                let list = (self.many.len() - 1) as u32 | Self::LIST;
+                self.names.insert(name.into(), list);
+            }
+            return;
+        }
+        let list = &mut self.many[(v & !Self::LIST) as usize];
+        if list.last() != Some(&slot) {
+            list.push(slot);
+        }
+    }
+
+    /// The names asked for by more than one request, with their
+    /// claimants in journal order.
+    pub fn contested(&self) -> impl Iterator<Item = (&str, &[u32])> {
+        self.names.iter().filter_map(|(name, &v)| {
+            (v & Self::LIST != 0)
+                .then(|| (&**name, &self.many[(v & !Self::LIST) as usize][..]))
+        })
     }
 }
 
@@ -231,14 +343,14 @@ pub struct Ledger {
     pub path: PathBuf,
     /// In the order of their `parsed` events.
     pub tickets: Vec<Ticket>,
-    index: HashMap<u64, u32>,
+    index: TicketIndex,
     pub batch_names: Names,
     /// Parallel to `batch_names`.
     pub batches: Vec<BatchFacts>,
     pub registrars: Names,
     pub outcomes: Names,
     /// A-label to the requests naming it (only with `Needs::claims`).
-    pub claims: HashMap<Box<str>, Claim>,
+    pub claims: Claims,
     /// Parallel to `tickets` (only with `Needs::digests`): the SHA-256
     /// the `parsed` event gave, as text.
     pub digests: Vec<Box<str>>,
@@ -286,7 +398,7 @@ impl Ledger {
 
     /// The ticket's place in `tickets`.
     pub fn find(&self, ticket: u64) -> Option<&Ticket> {
-        self.index.get(&ticket).map(|&i| &self.tickets[i as usize])
+        self.index.get(ticket).map(|i| &self.tickets[i as usize])
     }
 
     /// Indexes into `tickets` in arrival order: (arrival_us, rotation,
@@ -370,18 +482,13 @@ impl Ledger {
         let kind = need(&line.kind, "kind")?;
         let batch_name = need_str(&line.batch, "batch")?;
         let slot = self.tickets.len() as u32;
-        match self.index.entry(ticket) {
-            Entry::Occupied(_) => {
-                self.problems.push(Problem::ticket(
-                    "parsed-twice",
-                    ticket,
-                    format!("a second parsed event at seq {}", line.seq),
-                ));
-                return Ok(());
-            }
-            Entry::Vacant(v) => {
-                v.insert(slot);
-            }
+        if !self.index.insert(ticket, slot) {
+            self.problems.push(Problem::ticket(
+                "parsed-twice",
+                ticket,
+                format!("a second parsed event at seq {}", line.seq),
+            ));
+            return Ok(());
         }
         let batch = self.batch_names.intern(batch_name);
         if batch as usize == self.batches.len() {
@@ -401,15 +508,15 @@ impl Ledger {
             parsed_us: t_us,
             ack: AckStatus::None,
             ack_reasoned: false,
-            ack_sent_us: None,
-            ack_us: None,
+            ack_sent: Stamp::NONE,
+            ack_last: Stamp::NONE,
             queue: QueueStatus::Pending,
-            token: None,
+            token: 0,
             expires_us: 0,
             since_us: key.arrival_us,
-            leased_us: None,
-            completed_us: None,
-            outcome: None,
+            leased: Stamp::NONE,
+            completed: Stamp::NONE,
+            outcome: u32::MAX,
         });
         self.spans.arrival.add(key.arrival_us);
         self.spans.parse.add(t_us);
@@ -419,28 +526,10 @@ impl Ledger {
         }
         if needs.claims && kind == Kind::Request {
             for name in line.domains.iter().flatten() {
-                self.claim(name, slot);
+                self.claims.add(name, slot);
             }
         }
         Ok(())
-    }
-
-    fn claim(&mut self, name: &str, slot: u32) {
-        match self.claims.get_mut(name) {
-            None => {
-                self.claims.insert(name.into(), Claim::One(slot));
-            }
-            // The same name twice in one request is one claim.
-            Some(Claim::One(first)) if *first == slot => {}
-            Some(claim @ Claim::One(_)) => {
-                *claim = Claim::Many(vec![claim.tickets()[0], slot]);
-            }
-            Some(Claim::Many(v)) => {
-                if v.last() != Some(&slot) {
-                    v.push(slot);
-                }
-            }
-        }
     }
 
     /// The ticket an event names, or a problem when no `parsed` event
@@ -451,8 +540,8 @@ impl Ledger {
         offset: u64,
     ) -> Result<Option<usize>, String> {
         let ticket = need(&line.ticket, "ticket")?;
-        match self.index.get(&ticket) {
-            Some(&i) => Ok(Some(i as usize)),
+        match self.index.get(ticket) {
+            Some(i) => Ok(Some(i as usize)),
             None => {
                 self.problems.push(Problem::ticket(
                     "unknown-ticket",
@@ -485,9 +574,9 @@ impl Ledger {
             return Ok(());
         };
         let t = &mut self.tickets[i];
-        t.ack_us = Some(t_us);
+        t.ack_last = Stamp(t_us);
         if status == AckStatus::Sent {
-            if t.ack_sent_us.is_some() {
+            if t.ack_sent != Stamp::NONE {
                 let ticket = t.ticket;
                 self.problems.push(Problem::ticket(
                     "ack-sent-twice",
@@ -496,7 +585,7 @@ impl Ledger {
                 ));
                 return Ok(());
             }
-            t.ack_sent_us = Some(t_us);
+            t.ack_sent = Stamp(t_us);
             self.spans.ack.add(t_us);
         }
         if t.ack != AckStatus::Sent {
@@ -515,8 +604,8 @@ impl Ledger {
     ) -> Result<(), String> {
         let ev = line.ev.as_ref();
         let token = match ev {
-            "unhold" => None,
-            _ => Some(token_hash(need_str(&line.token, "token")?)),
+            "unhold" => 0,
+            _ => token_hash(need_str(&line.token, "token")?),
         };
         let expires = match ev {
             "lease" | "extend" => Some(need(&line.expires_us, "expires_us")?),
@@ -527,7 +616,7 @@ impl Ledger {
         };
         let mut broke = None;
         let t = &mut self.tickets[i];
-        let current = token.is_some() && token == t.token;
+        let current = token != 0 && token == t.token;
         match ev {
             "lease" => {
                 if t.kind != Kind::Request {
@@ -537,7 +626,7 @@ impl Ledger {
                 t.token = token;
                 t.expires_us = expires.unwrap_or(0);
                 t.since_us = t_us;
-                t.leased_us.get_or_insert(t_us);
+                t.leased.first(t_us);
                 self.spans.lease.add(t_us);
             }
             "extend" if current => t.expires_us = expires.unwrap_or(0),
@@ -554,7 +643,7 @@ impl Ledger {
                 t.since_us = t_us;
             }
             "complete" => {
-                if t.leased_us.is_none() {
+                if t.leased == Stamp::NONE {
                     broke = Some(("complete-without-lease", "never leased"));
                 } else if !current {
                     broke = Some((
@@ -564,10 +653,10 @@ impl Ledger {
                 }
                 if t.queue != QueueStatus::Completed {
                     let outcome = line.outcome.as_deref().unwrap_or("");
-                    t.outcome = Some(self.outcomes.intern(outcome));
+                    t.outcome = self.outcomes.intern(outcome);
                     t.queue = QueueStatus::Completed;
                     t.since_us = t_us;
-                    t.completed_us = Some(t_us);
+                    t.completed = Stamp(t_us);
                     self.spans.complete.add(t_us);
                 }
             }
@@ -601,8 +690,9 @@ fn need_str<'a>(
     field.as_deref().ok_or_else(|| format!("no '{name}' field"))
 }
 
+/// A token's hash, never 0 (0 stands for no token).
 fn token_hash(token: &str) -> u64 {
     let mut h = DefaultHasher::new();
     token.hash(&mut h);
-    h.finish()
+    h.finish().max(1)
 }

@@ -357,3 +357,24 @@ fn an_archived_mailbox_missing_from_archive_is_named() {
     assert_eq!(named(&rows), pairs(&[("archive-missing", "")]));
     assert_eq!(code, 65);
 }
+
+#[test]
+fn a_line_still_being_written_is_left_for_later() {
+    let f = landrush();
+    let mut journal = fs::OpenOptions::new()
+        .append(true)
+        .open(f.path("journal"))
+        .unwrap();
+    std::io::Write::write_all(&mut journal, b"{\"seq\":24,\"t\":\"2004-05-1")
+        .unwrap();
+    for report in ["stages", "requests", "summary"] {
+        let out = f.run(&[report]);
+        assert_eq!(out.status.code(), Some(0), "{report}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{report}");
+    }
+    let out = f.run(&["verify-journal"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(rows_of(&out)[1][0..3], ["intact", "23", "23"]);
+    let (rows, code, _) = reconcile(&f, &[]);
+    assert_eq!((rows.len(), code), (0, 0));
+}

@@ -56,8 +56,8 @@ pub fn curves(ledger: &Ledger) -> Option<Curves> {
     for t in &ledger.tickets {
         let series = [
             (Some(t.key.arrival_us), &mut c.arrivals),
-            (t.ack_sent_us, &mut c.acks),
-            (t.leased_us, &mut c.leases),
+            (t.ack_sent_us(), &mut c.acks),
+            (t.leased_us(), &mut c.leases),
         ];
         for (at, counts) in series {
             if let Some(k) = at.and_then(slot) {

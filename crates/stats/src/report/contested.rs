@@ -42,15 +42,11 @@ pub fn contests(ledger: &Ledger) -> Vec<Contest<'_>> {
     };
     let mut list: Vec<Contest> = ledger
         .claims
-        .iter()
-        .filter(|(_, c)| c.tickets().len() > 1)
-        .map(|(name, c)| {
-            let mut claimants = c.tickets().to_vec();
+        .contested()
+        .map(|(domain, tickets)| {
+            let mut claimants = tickets.to_vec();
             claimants.sort_by_key(by_key);
-            Contest {
-                domain: name,
-                claimants,
-            }
+            Contest { domain, claimants }
         })
         .collect();
     list.sort_by(|a, b| {
@@ -62,7 +58,7 @@ pub fn contests(ledger: &Ledger) -> Vec<Contest<'_>> {
 
 /// The completion's outcome, else the queue state.
 pub fn outcome(ledger: &Ledger, t: &Ticket, now_us: i64) -> String {
-    match t.outcome {
+    match t.outcome() {
         Some(o) => ledger.outcomes.get(o).to_string(),
         None => t.state(now_us).as_str().to_string(),
     }

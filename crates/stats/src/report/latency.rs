@@ -22,9 +22,9 @@ pub type Measure = (&'static str, fn(&Ticket) -> Option<i64>);
 /// The measures, in pipeline order.
 pub const MEASURES: [Measure; 4] = [
     ("arrival_to_parsed", |t| Some(t.parsed_us)),
-    ("arrival_to_acknowledged", |t| t.ack_sent_us),
-    ("arrival_to_handed_over", |t| t.leased_us),
-    ("arrival_to_completed", |t| t.completed_us),
+    ("arrival_to_acknowledged", Ticket::ack_sent_us),
+    ("arrival_to_handed_over", Ticket::leased_us),
+    ("arrival_to_completed", Ticket::completed_us),
 ];
 
 /// The sorted latencies, in microseconds, of one measure.

@@ -460,7 +460,7 @@ fn hand_off_order(ctx: &Context, ledger: &Ledger, found: &mut Vec<Problem>) {
         let mut done_by: i64 = i64::MIN;
         for &i in &c.claimants {
             let t = &ledger.tickets[i as usize];
-            if let Some(leased) = t.leased_us {
+            if let Some(leased) = t.leased_us() {
                 if let Some(e) = open_before {
                     found.push(overtaken(t, e, c.domain, leased, ctx));
                 } else if leased < done_by {
@@ -476,7 +476,7 @@ fn hand_off_order(ctx: &Context, ledger: &Ledger, found: &mut Vec<Problem>) {
                     ));
                 }
             }
-            match t.completed_us {
+            match t.completed_us() {
                 Some(done) => done_by = done_by.max(done),
                 None => {
                     open_before.get_or_insert(t);

@@ -44,7 +44,7 @@ pub fn write(ctx: &Context, ledger: &Ledger) -> Result<(), Error> {
         let at = t.key.arrival_us;
         f.first = Some(f.first.map_or(at, |x| x.min(at)));
         f.last = Some(f.last.map_or(at, |x| x.max(at)));
-        if let Some(sent) = t.ack_sent_us {
+        if let Some(sent) = t.ack_sent_us() {
             f.ack.push(sent - at);
         }
     }

@@ -84,10 +84,10 @@ fn places(t: &Ticket, now_us: i64, mut at: impl FnMut(usize, i64)) {
         Kind::Auto => at(2, t.parsed_us),
         Kind::Malformed => at(3, t.parsed_us),
     }
-    let last_ack = t.ack_us.unwrap_or(t.parsed_us);
+    let last_ack = t.ack_us().unwrap_or(t.parsed_us);
     match t.ack {
         AckStatus::None => at(4, t.parsed_us),
-        AckStatus::Sent => at(5, t.ack_sent_us.unwrap_or(last_ack)),
+        AckStatus::Sent => at(5, t.ack_sent_us().unwrap_or(last_ack)),
         AckStatus::Skipped => at(6, last_ack),
         AckStatus::Failed => at(7, last_ack),
         AckStatus::Deferred => at(8, last_ack),
