@@ -274,10 +274,9 @@ impl Claims {
     /// The names asked for by more than one request, with their
     /// claimants in journal order.
     pub fn contested(&self) -> impl Iterator<Item = (&str, &[u32])> {
-        self.names.iter().filter_map(|(name, &v)| {
-            (v & Self::LIST != 0)
-                .then(|| (&**name, &self.many[(v & !Self::LIST) as usize][..]))
-        })
+        self.names.iter().filter(|(_, &v)| v & Self::LIST != 0).map(
+            |(name, &v)| (&**name, &self.many[(v & !Self::LIST) as usize][..]),
+        )
     }
 }
 
