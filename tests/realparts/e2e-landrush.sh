@@ -116,6 +116,11 @@ maildir = "$SUZ_MAILDIR"
 
 [arrival]
 trusted_hosts = ["$SUZ_TRUSTED_HOST"]
+
+# Every message is delivered and parsed before the registry starts, so
+# nothing can still take an earlier place: no settle time.
+[soap]
+settle = 0
 EOF
 }
 

@@ -28,6 +28,10 @@ pub struct SoapConfig {
     pub lease_max: u64,
     /// Most requests one GetRequests hands out.
     pub max_batch: usize,
+    /// Seconds a request must have waited since its arrival before it is
+    /// handed out: Postfix may still be delivering mail it received
+    /// earlier (deliveries run in parallel and retry). 0 turns it off.
+    pub settle: u64,
     /// Most bytes of messages in one GetRequests answer (one request is
     /// always handed out, whatever its size).
     pub max_answer: usize,
@@ -58,6 +62,7 @@ impl Default for SoapConfig {
             lease_default: 300,
             lease_max: 3600,
             max_batch: 100,
+            settle: 60,
             max_answer: 64 << 20,
             read_timeout: 10,
             request_timeout: 30,

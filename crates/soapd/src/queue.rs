@@ -344,11 +344,13 @@ impl Queue {
     }
 
     /// The leases a GetRequests for `max` requests would take now, in
-    /// queue order.  `token` makes a fresh token for a ticket.
+    /// queue order, among the requests that arrived no later than
+    /// `horizon_us`.  `token` makes a fresh token for a ticket.
     pub fn plan_leases(
         &self,
         max: usize,
         now_us: i64,
+        horizon_us: i64,
         expires_us: i64,
         client: &str,
         mut token: impl FnMut(Ticket) -> String,
@@ -363,8 +365,9 @@ impl Queue {
             .filter(|e| !e.available(now_us))
             .flat_map(|e| e.domains.iter().map(String::as_str))
             .collect();
-        for &(_, ticket) in &self.open {
-            if out.len() >= max {
+        for &(key, ticket) in &self.open {
+            // In arrival order: everything after this arrived later.
+            if out.len() >= max || key.arrival_us > horizon_us {
                 break;
             }
             let e = &self.entries[&ticket];

@@ -32,6 +32,10 @@ pub struct Limits {
     /// Bytes of messages one GetRequests answer carries at most (at
     /// least one request is always handed out).
     pub max_answer: usize,
+    /// A request is handed out only once it arrived this long ago, so
+    /// that mail our MX received earlier, but has not delivered yet, can
+    /// still take its place in line.
+    pub settle_us: i64,
 }
 
 /// What came of one call, for the answer and the log line.
@@ -189,7 +193,12 @@ impl Service {
         let now = clock::now_us();
         let expires = now + secs as i64 * 1_000_000;
         let client = client.to_owned();
-        let plan = st.queue.plan_leases(max, now, expires, &client, token);
+        // Nothing that arrived within the settle time is handed out:
+        // Postfix may still be delivering mail received before it.
+        let horizon = now - self.limits.settle_us;
+        let plan = st
+            .queue
+            .plan_leases(max, now, horizon, expires, &client, token);
 
         // What will be handed out is read before it is leased: a record
         // that cannot be read is not leased (it keeps its place, and its

@@ -100,6 +100,7 @@ fn run(args: Args) -> anyhow::Result<Exit> {
         lease_max: soap.lease_max.max(1),
         max_batch: soap.max_batch.max(1),
         max_answer: soap.max_answer,
+        settle_us: soap.settle as i64 * 1_000_000,
     };
     let service = Service::open(spool, limits)?;
     cli::warn(&format!(

@@ -35,7 +35,7 @@ fn queue(events: &[Event]) -> Queue {
 }
 
 fn lease(q: &mut Queue, max: usize, now: i64) -> Vec<(Ticket, String)> {
-    let evs = q.plan_leases(max, now, now + 60 * SEC, "test", |t| {
+    let evs = q.plan_leases(max, now, i64::MAX, now + 60 * SEC, "test", |t| {
         format!("L{t}-{now}")
     });
     let mut out = Vec::new();
@@ -300,7 +300,7 @@ fn run_random(seed: u64) {
             2 | 3 => {
                 let max = rng.gen_range(1..4);
                 let exp = now + rng.gen_range(1..60) * SEC;
-                let evs = q.plan_leases(max, now, exp, "r", |t| {
+                let evs = q.plan_leases(max, now, i64::MAX, exp, "r", |t| {
                     format!("L{t}-{now}")
                 });
                 for ev in evs {
@@ -426,4 +426,25 @@ fn check_journal(journal: &[Event], now: i64, seed: u64) {
             }
         }
     }
+}
+
+/// A request that arrived within the settle time is not handed out, nor
+/// is anything after it: Postfix may still deliver earlier mail.
+#[test]
+fn nothing_newer_than_the_horizon_is_leased() {
+    let mut q = Queue::default();
+    for t in 1..=3 {
+        q.apply(&parsed(t, t as i64 * SEC, &[&format!("n{t}.fr")]));
+    }
+    let evs = q.plan_leases(10, 10 * SEC, 2 * SEC, 70 * SEC, "r", |t| {
+        format!("L{t}")
+    });
+    let tickets: Vec<u64> = evs
+        .iter()
+        .map(|e| match e {
+            Event::Lease { ticket, .. } => *ticket,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(tickets, vec![1, 2]);
 }
