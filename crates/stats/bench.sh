@@ -25,6 +25,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$ROOT/target/release
 WORK=
 MNT=
+SPOOL=
 
 cleanup() {
 	if [ -n "$MNT" ] && mountpoint -q "$MNT"; then
@@ -48,7 +49,8 @@ need_time() {
 	fi
 }
 
-# A fresh file system for the spool; prints the spool directory.
+# A fresh file system for the spool; sets SPOOL (and WORK, MNT for the
+# cleanup: so not in a subshell).
 make_spool_dir() {
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/stats-bench.XXXXXX")
 	if [ "$(id -u)" = 0 ]; then
@@ -59,12 +61,12 @@ make_spool_dir() {
 		if mkfs.ext4 -q -F -N "$inodes" "$WORK/fs.img" &&
 			mkdir "$WORK/mnt" && mount -o loop "$WORK/fs.img" "$WORK/mnt"; then
 			MNT=$WORK/mnt
-			echo "$MNT/spool"
+			SPOOL=$MNT/spool
 			return
 		fi
 		echo "bench.sh: no loop mount; using $WORK" >&2
 	fi
-	echo "$WORK/spool"
+	SPOOL=$WORK/spool
 }
 
 # run LABEL CMD... : median wall seconds and peak RSS (KiB) of RUNS runs.
@@ -87,12 +89,13 @@ main() {
 	cd "$ROOT"
 	cargo build --release -q -p suzanne-stats --bin suzanne-stats \
 		--example synth_spool
-	local spool
 	if [ -n "${BENCH_SPOOL:-}" ]; then
-		spool=$BENCH_SPOOL
+		SPOOL=$BENCH_SPOOL
+		WORK=$(mktemp -d "${TMPDIR:-/tmp}/stats-bench.XXXXXX")
 	else
-		spool=$(make_spool_dir)
+		make_spool_dir
 	fi
+	local spool=$SPOOL
 	if [ ! -s "$spool/journal" ]; then
 		echo "building a spool of $N messages in $spool"
 		/usr/bin/time -f 'built in %e s' "$BIN/examples/synth_spool" "$spool" "$N"
@@ -102,7 +105,7 @@ main() {
 	echo "journal: $lines lines, $(du -h "$spool/journal" | cut -f1)"
 	echo
 	local stats=("$BIN/suzanne-stats" --config /dev/null --spool "$spool")
-	local out=${WORK:-$(mktemp -d)}/reports
+	local out=$WORK/reports
 	printf '%-34s %9s %10s\n' "command" "wall s" "peak MiB"
 	echo "-- baselines"
 	run "wc -l journal" wc -l "$spool/journal"
