@@ -3,22 +3,35 @@
 #
 # A registry's registration system, written as a Perl shop writes one with
 # SOAP::Lite: lease the next requests (GetRequests), decide each one first
-# come, first served, and report the outcome (CompleteRequest), until the
-# queue has stayed empty for a while. Used to rehearse a landrush end to
-# end and in tests. Run with --help for the options.
+# come, first served, and report the outcomes (CompleteRequests, once per
+# leased batch, or CompleteRequest per request), until the queue has
+# stayed empty for a while. Used to rehearse a landrush end to end and in
+# tests. Run with --help for the options.
 #
 # The decision rule: a request is accepted if none of its domain names
 # (A-labels) has been registered yet in this run, and then registers them
 # all; otherwise it is rejected. Every request's raw message must hash to
 # its published SHA-256, or the run stops: the registry never decides on a
 # request whose bytes it cannot trust.
+#
+# With --workers N, N forked processes drain the queue side by side. The
+# names registered so far are then marker files in a private directory,
+# created with O_EXCL, holding the ticket that registered them. This stays
+# first come, first served because suzanne-soapd never leases a request
+# while an earlier claimant of one of its names is open: the earlier one
+# was decided (its markers written) and completed before the later one
+# can be leased, whichever worker gets it.
 use strict;
 use warnings;
 
 use Digest::SHA qw(sha256_hex);
+use Fcntl qw(O_CREAT O_EXCL O_WRONLY);
+use File::Path qw(remove_tree);
+use File::Temp qw(tempdir);
 use Getopt::Long qw(GetOptionsFromArray :config no_ignore_case bundling);
 use JSON::PP ();
 use MIME::Base64 qw(decode_base64);
+use POSIX qw(WNOHANG);
 use Scalar::Util qw(reftype);
 use SOAP::Lite;
 use Time::HiRes qw(CLOCK_MONOTONIC clock_gettime sleep);
@@ -31,6 +44,7 @@ my $JSON = JSON::PP->new->utf8->canonical;
 my $EX_USAGE       = 64;
 my $EX_DATAERR     = 65;
 my $EX_UNAVAILABLE = 69;
+my $EX_SOFTWARE    = 70;
 my $EX_CANTCREAT   = 73;
 my $EX_TEMPFAIL    = 75;
 my $EX_PROTOCOL    = 76;
@@ -39,6 +53,9 @@ my $EX_NOPERM      = 77;
 # xsd types of the parameters, for --style typed; anything else is a string
 my %XSD = (max => 'int', leaseSeconds => 'int', id => 'long',
            seconds => 'int');
+
+# SOAP calls made, and the seconds they took, by operation (--verbose)
+my %CALLS;
 
 my $USAGE = <<"EOT";
 usage: $ME [options]
@@ -57,6 +74,9 @@ registration system would: first come, first served.
         doc      autotype(0) with default_ns: untyped, namespace-qualified
                  children; values XML-escaped here, as SOAP::Lite does not
   --keep-alive       reuse one HTTP connection for all calls
+  --complete HOW     batch (default): one CompleteRequests call per leased
+                     batch; one: a CompleteRequest call per request
+  --workers N        N processes drain the queue side by side (default 1)
   --auth-file FILE   HTTP Basic credentials, a "user:password" line (the
                      format of suzanne-soapd's auth_file)
   --hold-domain RE   HoldRequest instead of deciding requests that name a
@@ -64,23 +84,149 @@ registration system would: first come, first served.
   --idle-exit SECS   exit once the queue has been empty this long (default 2)
   --max N            handle at most N requests, then exit
   --out FILE         one JSON line per request handled: id, outcome,
-                     domains, domainsAscii, arrival, sha256, leaseToken
+                     domains, domainsAscii, arrival, sha256, leaseToken;
+                     in the order handled, or with --workers in arrival
+                     order
   --delay-ms N       wait N ms on each request, as a slow system does
   --deadline SECS    give up after SECS in all (default 3600; exit 75)
   --timeout SECS     HTTP timeout of one call (default 60)
-  --verbose          a summary line on stderr at the end
+  --verbose          summary lines on stderr at the end: outcomes, and
+                     the calls made with the seconds they took
   --help             this text
 
 Exit: 0 done; 64 usage; 65 a request's raw bytes do not match its sha256,
-or an answer lacks a field; 69 the server cannot be reached; 73 --out
-cannot be written; 75 deadline reached; 76 a SOAP fault or an answer that
-is not the contract's; 77 the credentials were refused.
+or an answer lacks a field; 69 the server cannot be reached; 70 a worker
+died of a signal; 73 --out or a marker file cannot be written; 75
+deadline reached; 76 a SOAP fault, an item of CompleteRequests not
+completed, or an answer that is not the contract's; 77 the credentials
+were refused. With --workers, the first failing worker's status (the
+others are stopped).
 EOT
 
 main(@ARGV);
 
 sub main {
     my $opt = options(@_);
+    exit workers($opt) if $opt->{workers} > 1;
+    my $run = drain($opt);
+    summary($opt, $run->{handled}, $run->{count}) if $opt->{verbose};
+    exit 0;
+}
+
+# workers: fork the workers, wait for them (bounded by the deadline),
+# merge their --out files by arrival. Returns the exit status.
+sub workers {
+    my ($opt) = @_;
+    my $n = $opt->{workers};
+    my $dir = tempdir("$ME.XXXXXX", TMPDIR => 1);
+    mkdir "$dir/names" or fail($EX_CANTCREAT, "create '$dir/names': $!");
+    my %pids;
+    for my $i (1 .. $n) {
+        my %mine = (%$opt, worker => $i, names => "$dir/names",
+                    out => "$dir/out.$i");
+        # --max is shared out: the first workers take the remainder.
+        $mine{max} = int($opt->{max} / $n) + ($i <= $opt->{max} % $n)
+            if defined $opt->{max};
+        my $pid = fork;
+        if (!defined $pid) {
+            stop(\%pids);
+            remove_tree($dir);
+            fail($EX_SOFTWARE, "fork worker $i: $!");
+        }
+        if ($pid == 0) {
+            my $run = drain(\%mine);
+            summary(\%mine, $run->{handled}, $run->{count})
+                if $opt->{verbose};
+            POSIX::_exit(0);
+        }
+        $pids{$pid} = $i;
+    }
+
+    my $status = reap(\%pids, $opt->{deadline} + 30);
+    $status ||= merge($opt, $dir, $n);
+    remove_tree($dir);
+    return $status;
+}
+
+# reap: wait for every worker, at most $limit seconds. The first failure
+# stops the others and is the status; so is the deadline (75).
+sub reap {
+    my ($pids, $limit) = @_;
+    my $until = now() + $limit;
+    my $status = 0;
+    while (%$pids) {
+        my $pid = waitpid(-1, WNOHANG);
+        if ($pid > 0) {
+            my $i = delete $pids->{$pid};
+            next unless defined $i;
+            my $code = $? & 127 ? $EX_SOFTWARE : $? >> 8;
+            if ($code && !$status) {
+                $status = $code;
+                stop($pids);
+            }
+            next;
+        }
+        if (now() > $until) {
+            print STDERR "$ME: wait for workers: still running after"
+                . " $limit s; stopped\n";
+            stop($pids);
+            return $EX_TEMPFAIL;
+        }
+        sleep(0.05);
+    }
+    return $status;
+}
+
+# stop: end the workers still running, by their pids, and reap them.
+sub stop {
+    my ($pids) = @_;
+    my @left = keys %$pids;
+    return unless @left;
+    kill 'TERM', @left;
+    my $until = now() + 5;
+    while (%$pids && now() < $until) {
+        my $pid = waitpid(-1, WNOHANG);
+        if ($pid > 0) { delete $pids->{$pid}; next }
+        sleep(0.05);
+    }
+    kill 'KILL', keys %$pids;
+    waitpid($_, 0) for keys %$pids;
+    %$pids = ();
+}
+
+# merge: the workers' lines, by arrival then ticket, into --out; the
+# totals for --verbose.
+sub merge {
+    my ($opt, $dir, $n) = @_;
+    my (@lines, %count);
+    for my $i (1 .. $n) {
+        my $path = "$dir/out.$i";
+        open(my $in, '<:raw', $path) or fail($EX_CANTCREAT, "open '$path': $!");
+        while (my $line = <$in>) {
+            # Lines written by this program: canonical JSON, keys sorted.
+            my ($arrival) = $line =~ /"arrival":"([^"]*)"/;
+            my ($id) = $line =~ /"id":(\d+)/;
+            my ($outcome) = $line =~ /"outcome":"([a-z]+)"/;
+            $count{$outcome // '?'}++;
+            push @lines, [$arrival // '', $id // 0, $line];
+        }
+        close $in;
+    }
+    if (defined $opt->{out}) {
+        my $out = open_out($opt->{out});
+        print {$out} map { $_->[2] }
+            sort { $a->[0] cmp $b->[0] || $a->[1] <=> $b->[1] } @lines
+            or fail($EX_CANTCREAT, "write '$opt->{out}': $!");
+        close $out or fail($EX_CANTCREAT, "close '$opt->{out}': $!");
+    }
+    # The parent made no calls: its summary is the outcomes alone.
+    summary({}, scalar @lines, \%count) if $opt->{verbose};
+    return 0;
+}
+
+# drain: one process's whole run; any failure exits from within.
+sub drain {
+    my ($opt) = @_;
     my $soap = client($opt);
     my $out = open_out($opt->{out});
     my $run = {registered => {}, handled => 0,
@@ -91,23 +237,30 @@ sub main {
     if ($out) {
         close $out or fail($EX_CANTCREAT, "close '$opt->{out}': $!");
     }
-    if ($opt->{verbose}) {
-        my $c = $run->{count};
-        printf STDERR "%s: handled=%d accepted=%d rejected=%d held=%d\n",
-            $ME, $run->{handled}, @{$c}{qw(accepted rejected held)};
-    }
-    exit 0;
+    return $run;
+}
+
+sub summary {
+    my ($opt, $handled, $c) = @_;
+    my $who = defined $opt->{worker} ? "worker $opt->{worker}: " : '';
+    printf STDERR "%s: %shandled=%d accepted=%d rejected=%d held=%d\n",
+        $ME, $who, $handled, map { $c->{$_} // 0 } qw(accepted rejected held);
+    my @calls = map { sprintf '%s=%d/%.2fs', $_, @{$CALLS{$_}} }
+        sort keys %CALLS;
+    printf STDERR "%s: %scalls %s\n", $ME, $who, join(' ', @calls)
+        if @calls;
 }
 
 sub options {
     my @argv = @_;
     my %o = (url => 'http://127.0.0.1:8780/soap', batch => 10,
              lease => 300, style => 'default', 'idle-exit' => 2,
-             'delay-ms' => 0, deadline => 3600, timeout => 60);
+             'delay-ms' => 0, deadline => 3600, timeout => 60,
+             complete => 'batch', workers => 1);
     GetOptionsFromArray(\@argv, \%o, 'url=s', 'batch=i', 'lease=i',
         'style=s', 'keep-alive', 'auth-file=s', 'hold-domain=s',
         'idle-exit=f', 'max=i', 'out=s', 'delay-ms=i', 'deadline=f',
-        'timeout=i', 'verbose', 'help|h')
+        'timeout=i', 'verbose', 'complete=s', 'workers=i', 'help|h')
         or usage();
     if ($o{help}) { print $USAGE; exit 0 }
     usage("unexpected argument '$argv[0]'") if @argv;
@@ -118,6 +271,11 @@ sub options {
     usage("--delay-ms must be 0 or more") if $o{'delay-ms'} < 0;
     usage("--style must be default, named, doc or typed")
         unless $o{style} =~ /^(?:default|named|doc|typed)$/;
+    usage("--complete must be one or batch")
+        unless $o{complete} =~ /^(?:one|batch)$/;
+    usage("--workers must be 1..32") if $o{workers} < 1 || $o{workers} > 32;
+    usage("--max must be at least --workers")
+        if defined $o{max} && $o{max} < $o{workers};
     if (defined $o{'hold-domain'}) {
         my $re = eval { qr/$o{'hold-domain'}/ }
             or usage("--hold-domain '$o{'hold-domain'}': not a regex");
@@ -213,8 +371,12 @@ sub serve {
             sleep(min(0.1, $opt->{'idle-exit'} - $idle));
             next;
         }
-        for my $r (@requests) {
-            handle($soap, $opt, $out, $run, $r);
+        my @decided = map { handle($soap, $opt, $run, $_) } @requests;
+        complete_batch($soap, $opt, [grep { !$_->{done} } @decided]);
+        for my $d (@decided) {
+            $run->{handled}++;
+            $run->{count}{$d->{line}{outcome}}++;
+            record($out, $d->{line});
         }
         $idle_since = now();
     }
@@ -239,8 +401,11 @@ sub get_requests {
         . " nor a list of requests");
 }
 
+# handle: check and decide one request. Held requests, and every request
+# under --complete one, are answered at once ({done} set); the others
+# wait for their batch's CompleteRequests.
 sub handle {
-    my ($soap, $opt, $out, $run, $r) = @_;
+    my ($soap, $opt, $run, $r) = @_;
     fail($EX_PROTOCOL, "call 'GetRequests': a request is not a structure")
         unless ref $r && reftype($r) eq 'HASH';
     my $id = field($r, 'id');
@@ -251,22 +416,28 @@ sub handle {
 
     sleep($opt->{'delay-ms'} / 1000) if $opt->{'delay-ms'};
 
-    my $outcome;
+    my ($outcome, $done);
     if ($opt->{hold_re} && grep { $_ =~ $opt->{hold_re} } @unicode, @ascii) {
         $outcome = 'held';
         answer($soap, $opt, 'HoldRequest', $id, 'held',
                [id => $id], [leaseToken => $token],
                [reason => 'held by the registry for review']);
+        $done = 1;
     } else {
-        $outcome = decide($run, @ascii);
-        answer($soap, $opt, 'CompleteRequest', $id, 'completed',
-               [id => $id], [leaseToken => $token], [outcome => $outcome]);
+        $outcome = $opt->{names} ? decide_shared($opt->{names}, $id, @ascii)
+                                 : decide($run, @ascii);
+        if ($opt->{complete} eq 'one') {
+            answer($soap, $opt, 'CompleteRequest', $id, 'completed',
+                   [id => $id], [leaseToken => $token],
+                   [outcome => $outcome]);
+            $done = 1;
+        }
     }
-    $run->{handled}++;
-    $run->{count}{$outcome}++;
-    record($out, {id => 0 + $id, outcome => $outcome, domains => \@unicode,
-                  domainsAscii => \@ascii, arrival => $r->{arrival},
-                  sha256 => $r->{sha256}, leaseToken => $token});
+    return {id => $id, token => $token, done => $done,
+            line => {id => 0 + $id, outcome => $outcome,
+                     domains => \@unicode, domainsAscii => \@ascii,
+                     arrival => $r->{arrival}, sha256 => $r->{sha256},
+                     leaseToken => $token}};
 }
 
 # decide: first come, first served, by A-label.
@@ -276,6 +447,105 @@ sub decide {
     return 'rejected' if grep { $reg->{lc $_} } @ascii;
     $reg->{lc $_} = 1 for @ascii;
     return 'accepted';
+}
+
+# decide_shared: decide's rule over the marker files of every worker. A
+# marker naming this very ticket is its own (the request was leased
+# again after a lease ran out): it stays accepted.
+sub decide_shared {
+    my ($dir, $id, @ascii) = @_;
+    for my $name (@ascii) {
+        my $owner = marker_owner($dir, $name);
+        return 'rejected' if defined $owner && $owner ne $id;
+    }
+    my @mine;
+    for my $name (@ascii) {
+        my $path = marker($dir, $name);
+        if (sysopen(my $fh, $path, O_WRONLY | O_CREAT | O_EXCL, 0600)) {
+            print {$fh} $id
+                or fail($EX_CANTCREAT, "write marker '$path': $!");
+            close $fh or fail($EX_CANTCREAT, "write marker '$path': $!");
+            push @mine, $path;
+            next;
+        }
+        fail($EX_CANTCREAT, "create marker '$path': $!") unless $!{EEXIST};
+        next if (marker_owner($dir, $name) // '') eq $id;
+        # Another worker was first: it wins the name, and this request
+        # registers none of its names.
+        unlink @mine;
+        return 'rejected';
+    }
+    return 'accepted';
+}
+
+# marker: a name's marker file; a name that is not a plain A-label is
+# hashed so that it cannot name another path.
+sub marker {
+    my ($dir, $name) = @_;
+    $name = lc $name;
+    $name = '=' . sha256_hex($name) unless $name =~ /^[a-z0-9][a-z0-9.-]{0,200}$/;
+    return "$dir/$name";
+}
+
+# marker_owner: the ticket that registered a name, or undef. A marker
+# still being written reads as '' (another ticket's).
+sub marker_owner {
+    my ($dir, $name) = @_;
+    my $path = marker($dir, $name);
+    open(my $fh, '<', $path) or do {
+        return undef if $!{ENOENT};
+        fail($EX_CANTCREAT, "read marker '$path': $!");
+    };
+    my $owner = <$fh> // '';
+    close $fh;
+    return $owner;
+}
+
+# complete_batch: one CompleteRequests call for the decided requests;
+# every item must come back completed, in order.
+sub complete_batch {
+    my ($soap, $opt, $decided) = @_;
+    return unless @$decided;
+    my @items = map { {id => $_->{id}, leaseToken => $_->{token},
+                       outcome => $_->{line}{outcome}} } @$decided;
+    my $som = call($soap, $opt, 'CompleteRequests',
+                   [completions => completion_list($opt->{style}, @items)]);
+    my $result = $som->result;
+    my @results = ref $result && reftype($result) eq 'ARRAY' ? @$result
+        : $som->valueof('//CompleteRequestsResponse/result');
+    fail($EX_PROTOCOL, sprintf("call 'CompleteRequests': %d results for"
+        . " %d completions", scalar @results, scalar @items))
+        unless @results == @items;
+    for my $i (0 .. $#items) {
+        my $got = $results[$i];
+        my ($id, $status) = ref $got && reftype($got) eq 'HASH'
+            ? @{$got}{qw(id status)} : ('', '');
+        $_ //= '' for $id, $status;
+        fail($EX_PROTOCOL, "call 'CompleteRequests' id $items[$i]{id}:"
+            . " answered '$status' for id '$id', not 'completed'")
+            unless $id eq $items[$i]{id} && $status eq 'completed';
+    }
+}
+
+# completion_list: the CompleteRequests list in the chosen style. The
+# default and named styles let SOAP::Lite autotype a list of hashes (a
+# SOAP-ENC array of structs); typed gives every leaf its xsd type; doc
+# is the WSDL's completions/completion elements, untyped.
+sub completion_list {
+    my ($style, @items) = @_;
+    return \@items if $style eq 'default' || $style eq 'named';
+    my @structs = map {
+        my $c = $_;
+        my @leaves = map {
+            $style eq 'typed'
+                ? SOAP::Data->name($_)->type($XSD{$_} || 'string')
+                    ->value($c->{$_})
+                : SOAP::Data->name($_ => xml_escape($c->{$_}))
+        } qw(id leaseToken outcome);
+        SOAP::Data->name(completion => \SOAP::Data->value(@leaves));
+    } @items;
+    return \@structs if $style eq 'typed';
+    return \SOAP::Data->value(@structs);
 }
 
 # answer: a call whose answer must be the given status.
@@ -340,7 +610,11 @@ sub record {
 sub call {
     my ($soap, $opt, $op, @params) = @_;
     my @args = arguments($opt->{style}, @params);
+    my $t0 = now();
     my $som = eval { $soap->call($op => @args) };
+    my $stat = $CALLS{$op} //= [0, 0];
+    $stat->[0]++;
+    $stat->[1] += now() - $t0;
     if (!$som || !ref $som) {
         my $err = $@ || 'empty answer';
         $err =~ s/ at \S+ line \d+\.?\s*$//;
@@ -372,19 +646,21 @@ sub fault_detail {
     return $s;
 }
 
+# arguments: [name => value] pairs as the style sends them; a list (a
+# reference, built by completion_list) is never typed or escaped here.
 sub arguments {
     my ($style, @params) = @_;
     if ($style eq 'default') {
         return map { $_->[1] } @params;
-    } elsif ($style eq 'named') {
-        return map { SOAP::Data->name($_->[0] => $_->[1]) } @params;
-    } elsif ($style eq 'typed') {
-        return map {
-            SOAP::Data->name($_->[0])->type($XSD{$_->[0]} || 'string')
-                ->value($_->[1])
-        } @params;
     }
-    return map { SOAP::Data->name($_->[0] => xml_escape($_->[1])) } @params;
+    return map {
+        my ($name, $value) = @$_;
+        ref $value || $style eq 'named' ? SOAP::Data->name($name => $value)
+        : $style eq 'typed'
+            ? SOAP::Data->name($name)->type($XSD{$name} || 'string')
+                ->value($value)
+        : SOAP::Data->name($name => xml_escape($value));
+    } @params;
 }
 
 sub xml_escape {

@@ -52,8 +52,8 @@ pub enum Style {
     Literal,
 }
 
-/// One parameter of a call.
-#[derive(Clone, Debug, PartialEq)]
+/// One parameter of a call, or one element inside a parameter.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Param {
     /// Local name, namespace dropped.
     pub name: String,
@@ -61,6 +61,15 @@ pub struct Param {
     pub value: Option<String>,
     /// The element had child elements (an array or a struct).
     pub complex: bool,
+    /// Those child elements, in document order.
+    pub children: Vec<Param>,
+}
+
+impl Param {
+    /// The first child element named `name`.
+    pub fn child(&self, name: &str) -> Option<&Param> {
+        self.children.iter().find(|c| c.name == name)
+    }
 }
 
 /// A SOAP call as read from a request body.
@@ -191,11 +200,17 @@ struct Reader {
     encoded: bool,
     op: Option<(String, Option<String>)>,
     params: Vec<Param>,
-    /// Text of the parameter being read.
+    /// The parameter being read, and the elements open inside it.
+    open: Vec<Open>,
+    not_understood: Option<String>,
+}
+
+/// An element of a parameter, while it is read.
+struct Open {
+    param: Param,
     text: String,
     base64: bool,
     nil: bool,
-    not_understood: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -228,10 +243,10 @@ impl Reader {
             XmlEvent::EndElement { .. } => self.end(),
             XmlEvent::Characters(s)
             | XmlEvent::CData(s)
-            | XmlEvent::Whitespace(s)
-                if self.stack.last() == Some(&Place::Param) =>
-            {
-                self.text.push_str(&s);
+            | XmlEvent::Whitespace(s) => {
+                if let Some(open) = self.open.last_mut() {
+                    open.text.push_str(&s);
+                }
             }
             XmlEvent::EndDocument => return Ok(true),
             _ => {}
@@ -271,18 +286,8 @@ impl Reader {
                 self.op = Some((local.to_owned(), name.namespace.clone()));
                 Place::Op
             }
-            Some(Place::Op) => {
-                self.text.clear();
-                self.base64 = is_base64(attrs, ns);
-                self.nil = is_nil(attrs);
-                Place::Param
-            }
-            Some(Place::Param) | Some(Place::Inside) => {
-                if let Some(p) = self.params.last_mut() {
-                    p.complex = true;
-                }
-                Place::Inside
-            }
+            Some(Place::Op) => Place::Param,
+            Some(Place::Param) | Some(Place::Inside) => Place::Inside,
             Some(_) => Place::Other,
         };
         if matches!(place, Place::Envelope | Place::Body | Place::Op)
@@ -290,11 +295,20 @@ impl Reader {
         {
             self.encoded = true;
         }
-        if place == Place::Param {
-            self.params.push(Param {
-                name: local.to_owned(),
-                value: None,
-                complex: false,
+        if matches!(place, Place::Param | Place::Inside) {
+            if let Some(parent) = self.open.last_mut() {
+                parent.param.complex = true;
+                // Text between child elements is layout, not a value.
+                parent.text.clear();
+            }
+            self.open.push(Open {
+                param: Param {
+                    name: local.to_owned(),
+                    ..Param::default()
+                },
+                text: String::new(),
+                base64: is_base64(attrs, ns),
+                nil: is_nil(attrs),
             });
         }
         self.stack.push(place);
@@ -303,19 +317,22 @@ impl Reader {
 
     fn end(&mut self) {
         self.depth -= 1;
-        if self.stack.pop() != Some(Place::Param) {
+        if !matches!(self.stack.pop(), Some(Place::Param | Place::Inside)) {
             return;
         }
-        let text = std::mem::take(&mut self.text);
-        let value = if self.nil {
-            None
-        } else if self.base64 {
-            Some(decode_base64_text(&text))
-        } else {
-            Some(text)
+        let Some(mut open) = self.open.pop() else {
+            return;
         };
-        if let Some(p) = self.params.last_mut() {
-            p.value = value;
+        open.param.value = if open.nil {
+            None
+        } else if open.base64 {
+            Some(decode_base64_text(&open.text))
+        } else {
+            Some(open.text)
+        };
+        match self.open.last_mut() {
+            Some(parent) => parent.param.children.push(open.param),
+            None => self.params.push(open.param),
         }
     }
 
@@ -493,6 +510,78 @@ pub struct RequestOut {
     pub state: String,
     pub lease_token: String,
     pub lease_expires: Option<String>,
+    /// The elements to send; the others are left out.
+    pub fields: Fields,
+}
+
+/// The elements of a `Request` a caller asked for (GetRequests'
+/// `fields`).  `id`, `state`, `leaseToken` and `leaseExpires` always go:
+/// without them a lease cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fields(u16);
+
+impl Fields {
+    /// The elements that may be left out, in the contract's order.
+    pub const NAMES: [&'static str; 11] = [
+        "arrival",
+        "envelopeSender",
+        "from",
+        "messageId",
+        "subject",
+        "domains",
+        "domainsAscii",
+        "form",
+        "body",
+        "raw",
+        "sha256",
+    ];
+    const ALWAYS: [&'static str; 4] =
+        ["id", "state", "leaseToken", "leaseExpires"];
+    pub const ALL: Fields = Fields((1 << Fields::NAMES.len()) - 1);
+
+    /// Names separated by spaces or commas; empty means all.  An unknown
+    /// name is refused (`Err` names it): a misspelt field silently left
+    /// out would look like an empty one.
+    pub fn parse(text: &str) -> Result<Fields, String> {
+        let mut bits = 0;
+        let mut any = false;
+        for name in text.split([' ', ',', '\t', '\n', '\r']) {
+            if name.is_empty() {
+                continue;
+            }
+            any = true;
+            if Fields::ALWAYS.contains(&name) {
+                continue;
+            }
+            match Fields::NAMES.iter().position(|n| *n == name) {
+                Some(i) => bits |= 1 << i,
+                None => return Err(name.to_owned()),
+            }
+        }
+        Ok(if any { Fields(bits) } else { Fields::ALL })
+    }
+
+    pub fn has(self, name: &str) -> bool {
+        Fields::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .is_none_or(|i| self.0 & (1 << i) != 0)
+    }
+}
+
+impl Default for Fields {
+    fn default() -> Fields {
+        Fields::ALL
+    }
+}
+
+/// The answer to one item of CompleteRequests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemResult {
+    /// The item's ticket; 0 when it named none that could be read.
+    pub id: u64,
+    /// `completed`, or the fault code the item alone would have had.
+    pub status: &'static str,
 }
 
 /// QueueStatus figures.
@@ -514,6 +603,8 @@ pub enum Answer {
     Request(Box<RequestOut>),
     /// CompleteRequest, HoldRequest, ReleaseRequest: `status`.
     Status(&'static str),
+    /// CompleteRequests: `result*`, one per item, in order.
+    Results(Vec<ItemResult>),
     /// ExtendLease: `leaseExpires`.
     LeaseExpires(String),
     QueueStatus(StatusOut),
@@ -577,6 +668,7 @@ fn answer_size_hint(answer: &Answer) -> usize {
     match answer {
         Answer::Requests(rs) => 512 + rs.iter().map(one).sum::<usize>(),
         Answer::Request(r) => 512 + one(r),
+        Answer::Results(rs) => 512 + rs.len() * 160,
         _ => 1024,
     }
 }
@@ -603,6 +695,21 @@ impl Writer {
             }
             Answer::Request(r) => self.request(r),
             Answer::Status(s) => self.leaf("status", "string", s),
+            Answer::Results(rs) => {
+                if self.enc {
+                    let ty = "tns:CompletionResult";
+                    self.open_array("return", ty, rs.len());
+                }
+                for r in rs {
+                    self.open_struct("result", "tns:CompletionResult");
+                    self.leaf("id", "long", &r.id.to_string());
+                    self.leaf("status", "string", r.status);
+                    self.close("result");
+                }
+                if self.enc {
+                    self.close("return");
+                }
+            }
             Answer::LeaseExpires(t) => {
                 self.leaf("leaseExpires", "dateTime", t)
             }
@@ -618,31 +725,40 @@ impl Writer {
     }
 
     fn request(&mut self, r: &RequestOut) {
+        let has = |name| r.fields.has(name);
         self.open_struct("request", "tns:Request");
         self.leaf("id", "long", &r.id.to_string());
-        self.leaf("arrival", "dateTime", &r.arrival);
-        self.leaf("envelopeSender", "string", &r.envelope_sender);
-        self.leaf("from", "string", &r.from);
-        self.leaf("messageId", "string", &r.message_id);
-        self.leaf("subject", "string", &r.subject);
-        self.string_list("domains", &r.domains);
-        self.string_list("domainsAscii", &r.domains_ascii);
-        if self.enc {
-            self.open_array("form", "tns:FormField", r.form.len());
-        } else {
-            self.out.push_str("<form>");
+        let texts = [
+            ("arrival", "dateTime", &r.arrival),
+            ("envelopeSender", "string", &r.envelope_sender),
+            ("from", "string", &r.from),
+            ("messageId", "string", &r.message_id),
+            ("subject", "string", &r.subject),
+        ];
+        for (name, xsd, value) in texts {
+            if has(name) {
+                self.leaf(name, xsd, value);
+            }
         }
-        for (name, value) in &r.form {
-            self.open_struct("field", "tns:FormField");
-            self.leaf("name", "string", name);
-            self.leaf("value", "string", value);
-            self.close("field");
+        if has("domains") {
+            self.string_list("domains", &r.domains);
         }
-        self.close("form");
-        self.leaf("body", "string", &r.body);
-        let raw = base64::engine::general_purpose::STANDARD.encode(&r.raw);
-        self.leaf("raw", "base64Binary", &raw);
-        self.leaf("sha256", "string", &r.sha256);
+        if has("domainsAscii") {
+            self.string_list("domainsAscii", &r.domains_ascii);
+        }
+        if has("form") {
+            self.form(&r.form);
+        }
+        if has("body") {
+            self.leaf("body", "string", &r.body);
+        }
+        if has("raw") {
+            let raw = base64::engine::general_purpose::STANDARD.encode(&r.raw);
+            self.leaf("raw", "base64Binary", &raw);
+        }
+        if has("sha256") {
+            self.leaf("sha256", "string", &r.sha256);
+        }
         self.leaf("state", "string", &r.state);
         self.leaf("leaseToken", "string", &r.lease_token);
         match &r.lease_expires {
@@ -654,6 +770,21 @@ impl Writer {
             None => {}
         }
         self.close("request");
+    }
+
+    fn form(&mut self, form: &[(String, String)]) {
+        if self.enc {
+            self.open_array("form", "tns:FormField", form.len());
+        } else {
+            self.out.push_str("<form>");
+        }
+        for (name, value) in form {
+            self.open_struct("field", "tns:FormField");
+            self.leaf("name", "string", name);
+            self.leaf("value", "string", value);
+            self.close("field");
+        }
+        self.close("form");
     }
 
     fn string_list(&mut self, name: &str, items: &[String]) {

@@ -402,6 +402,7 @@ impl Server {
             Err(f) => Reply::fault(&f, &op),
         };
         reply.tickets = tickets;
+        reply.extra.push_str(&handled.detail);
         reply.extra.push_str(&extra);
         reply
     }

@@ -1,4 +1,4 @@
-//! The seven operations, over the queue and the spool.
+//! The eight operations, over the queue and the spool.
 //!
 //! Durability rule: every lease, extension, release, hold and completion
 //! is appended to the journal, and synced, before its answer is written.
@@ -11,7 +11,7 @@
 //! suzanne-parse and `unhold` lines from the operator's tool are seen as
 //! soon as the next call comes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use rand::Rng;
@@ -20,7 +20,9 @@ use spool::journal::{Journal, Reader};
 use spool::{Record, Spool};
 
 use crate::events;
-use crate::protocol::{Answer, Call, Fault, RequestOut, StatusOut};
+use crate::protocol::{
+    Answer, Call, Fault, Fields, ItemResult, Param, RequestOut, StatusOut,
+};
 use crate::queue::{Event, Queue, Refusal, Ticket, View};
 
 /// The limits the operations apply.
@@ -46,6 +48,8 @@ pub struct Handled {
     pub tickets: Vec<Ticket>,
     /// One word for the log: `leased`, `completed`, `again`, ...
     pub outcome: &'static str,
+    /// More `key=value` fields for the log line, each after a space.
+    pub detail: String,
 }
 
 impl Handled {
@@ -54,6 +58,20 @@ impl Handled {
             tickets: f.ticket.into_iter().collect(),
             result: Err(f),
             outcome: "fault",
+            detail: String::new(),
+        }
+    }
+
+    fn answer(
+        answer: Answer,
+        tickets: Vec<Ticket>,
+        outcome: &'static str,
+    ) -> Handled {
+        Handled {
+            result: Ok(answer),
+            tickets,
+            outcome,
+            detail: String::new(),
         }
     }
 }
@@ -79,11 +97,16 @@ impl Inner {
     /// program's line got in between the decision and the append.
     fn catch_up(&mut self, mine: &[u64], now_us: i64) -> Vec<Ticket> {
         let mut undone = Vec::new();
+        // Until another program's line comes, the state is the one the
+        // leases were planned on: checking them again would cost a
+        // look at every open request per lease, for nothing.
+        let mut foreign = false;
         while let Some(entry) = self.reader.next_entry() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
                     self.bad_lines += 1;
+                    foreign = true;
                     spool::cli::warn(&format!(
                         "- op=journal outcome=unreadable error={e}"
                     ));
@@ -93,12 +116,13 @@ impl Inner {
             let Some(ev) = events::from_journal(&entry.event) else {
                 continue;
             };
+            let ours = mine.contains(&entry.seq);
             if let Event::Lease { ticket, .. } = &ev {
-                let ours = mine.contains(&entry.seq);
-                if ours && !self.queue.may_lease(*ticket, now_us) {
+                if ours && foreign && !self.queue.may_lease(*ticket, now_us) {
                     undone.push(*ticket);
                 }
             }
+            foreign |= !ours;
             self.queue.apply(&ev);
         }
         undone
@@ -162,6 +186,7 @@ impl Service {
         let r = match call.op.as_str() {
             "GetRequests" => self.get_requests(call, client),
             "CompleteRequest" => self.complete(call),
+            "CompleteRequests" => self.complete_many(call),
             "HoldRequest" => self.hold(call),
             "ReleaseRequest" => self.release(call),
             "ExtendLease" => self.extend(call),
@@ -180,7 +205,7 @@ impl Service {
         call: &Call,
         client: &str,
     ) -> Result<Handled, Fault> {
-        const P: [&str; 2] = ["max", "leaseSeconds"];
+        const P: [&str; 3] = ["max", "leaseSeconds", "fields"];
         // max=0 asks for nothing and gets nothing: a harmless probe.
         let max = int_param(call, &P, 0)?.unwrap_or(1);
         if max < 0 {
@@ -188,6 +213,10 @@ impl Service {
         }
         let max = (max as usize).min(self.limits.max_batch);
         let secs = self.lease_seconds(call, &P, 1)?;
+        let fields = str_param(call, &P, 2).unwrap_or_default();
+        let fields = Fields::parse(&fields).map_err(|name| {
+            bad_param("fields", &format!("no Request element {name:?}"))
+        })?;
 
         let mut st = self.state();
         let now = clock::now_us();
@@ -211,7 +240,7 @@ impl Service {
             let Event::Lease { ticket, .. } = &ev else {
                 continue;
             };
-            match self.load(*ticket) {
+            match self.load(*ticket, fields.has("raw")) {
                 Ok((rec, raw)) => {
                     bytes += raw.len() * 4 / 3 + rec.body.len();
                     if !kept.is_empty() && bytes > self.limits.max_answer {
@@ -255,16 +284,15 @@ impl Service {
             loaded.into_iter().filter(|(t, _, _)| !undone.contains(t));
         for ((ticket, rec, raw), view) in handed.zip(views) {
             if let Some(view) = view {
-                out.push(request_out(ticket, rec, raw, &view));
+                let mut r = request_out(ticket, rec, raw, &view);
+                r.fields = fields;
+                out.push(r);
                 tickets.push(ticket);
             }
         }
-        Ok(Handled {
-            tickets,
-            result: Ok(Answer::Requests(out)),
-            outcome: "leased",
-        })
+        Ok(Handled::answer(Answer::Requests(out), tickets, "leased"))
     }
+
     fn complete(&self, call: &Call) -> Result<Handled, Fault> {
         const P: [&str; 4] = ["id", "leaseToken", "outcome", "comment"];
         let (id, token) = id_and_token(call, &P)?;
@@ -282,6 +310,76 @@ impl Service {
         let now = clock::now_us();
         let planned = st.queue.plan_complete(id, &token, outcome, &comment);
         self.apply_planned(&mut st, id, planned, now, "completed")
+    }
+
+    /// CompleteRequests: every item decided as CompleteRequest would
+    /// decide it alone, in order, and all the completions appended in one
+    /// durable append before the answer.  An item that would have been
+    /// a fault gets that fault's code as its status; the others go on.
+    fn complete_many(&self, call: &Call) -> Result<Handled, Fault> {
+        if call.params.is_empty() {
+            return Err(bad_param("completions", "missing"));
+        }
+        let items: Vec<_> = completion_items(call)
+            .into_iter()
+            .map(read_completion)
+            .collect();
+        let mut st = self.state();
+        let now = clock::now_us();
+        let mut events = Vec::new();
+        // Tokens completed earlier in this call: the queue only sees
+        // them once they are appended.
+        let mut done: HashMap<Ticket, &str> = HashMap::new();
+        let mut results = Vec::with_capacity(items.len());
+        let (mut again, mut refused) = (0, 0);
+        for item in &items {
+            let status = match item {
+                Err((_, code)) => *code,
+                Ok(c) => match done.get(&c.id) {
+                    Some(t) if *t == c.token => "completed",
+                    Some(_) => Refusal::StaleLease.code(),
+                    None => match st
+                        .queue
+                        .plan_complete(c.id, &c.token, &c.outcome, &c.comment)
+                    {
+                        Ok(Some(ev)) => {
+                            events.push(ev);
+                            done.insert(c.id, &c.token);
+                            "completed"
+                        }
+                        Ok(None) => {
+                            again += 1;
+                            "completed"
+                        }
+                        Err(r) => r.code(),
+                    },
+                },
+            };
+            refused += usize::from(status != "completed");
+            let id = match item {
+                Ok(c) => c.id,
+                Err((id, _)) => *id,
+            };
+            results.push(ItemResult { id, status });
+        }
+        st.record(&events, now)?;
+        drop(st);
+
+        let tickets = results.iter().map(|r| r.id).filter(|&t| t > 0);
+        let tickets = tickets.collect();
+        let outcome = match (refused, events.len()) {
+            (0, 0) => "again",
+            (0, _) => "completed",
+            _ => "partial",
+        };
+        let mut h =
+            Handled::answer(Answer::Results(results), tickets, outcome);
+        h.detail = format!(
+            " items={} completed={} again={again} refused={refused}",
+            items.len(),
+            events.len()
+        );
+        Ok(h)
     }
 
     fn hold(&self, call: &Call) -> Result<Handled, Fault> {
@@ -320,11 +418,7 @@ impl Service {
             }
             None => "again",
         };
-        Ok(Handled {
-            result: Ok(Answer::Status(status)),
-            tickets: vec![id],
-            outcome,
-        })
+        Ok(Handled::answer(Answer::Status(status), vec![id], outcome))
     }
 
     fn extend(&self, call: &Call) -> Result<Handled, Fault> {
@@ -339,11 +433,8 @@ impl Service {
             .plan_extend(id, &token, now, expires)
             .map_err(|r| refusal(r, id))?;
         st.record(&[ev], now)?;
-        Ok(Handled {
-            result: Ok(Answer::LeaseExpires(clock::rfc3339_us(expires))),
-            tickets: vec![id],
-            outcome: "extended",
-        })
+        let answer = Answer::LeaseExpires(clock::rfc3339_us(expires));
+        Ok(Handled::answer(answer, vec![id], "extended"))
     }
 
     fn get_request(&self, call: &Call) -> Result<Handled, Fault> {
@@ -352,13 +443,10 @@ impl Service {
         let Some(view) = view else {
             return Err(refusal(Refusal::NoSuchRequest, id));
         };
-        let (rec, raw) = self.load(id)?;
+        let (rec, raw) = self.load(id, true)?;
         let r = request_out(id, rec, raw, &view);
-        Ok(Handled {
-            result: Ok(Answer::Request(Box::new(r))),
-            tickets: vec![id],
-            outcome: "shown",
-        })
+        let answer = Answer::Request(Box::new(r));
+        Ok(Handled::answer(answer, vec![id], "shown"))
     }
 
     fn queue_status(&self) -> Handled {
@@ -368,17 +456,14 @@ impl Service {
             .oldest_pending_us
             .map(|t| ((now - t).max(0) / 1_000_000) as u64)
             .unwrap_or(0);
-        Handled {
-            result: Ok(Answer::QueueStatus(StatusOut {
-                pending: c.pending,
-                leased: c.leased,
-                held: c.held,
-                completed: c.completed,
-                oldest_pending_age: age,
-            })),
-            tickets: Vec::new(),
-            outcome: "shown",
-        }
+        let answer = Answer::QueueStatus(StatusOut {
+            pending: c.pending,
+            leased: c.leased,
+            held: c.held,
+            completed: c.completed,
+            oldest_pending_age: age,
+        });
+        Handled::answer(answer, Vec::new(), "shown")
     }
 
     fn lease_seconds(
@@ -394,14 +479,21 @@ impl Service {
         }
     }
 
-    /// A ticket's record and message bytes.
-    fn load(&self, id: Ticket) -> Result<(Record, Vec<u8>), Fault> {
+    /// A ticket's record and, when `with_raw`, its message bytes.
+    fn load(
+        &self,
+        id: Ticket,
+        with_raw: bool,
+    ) -> Result<(Record, Vec<u8>), Fault> {
         let internal = |what: &str, e: spool::Error| {
             Fault::server("internal", format!("cannot read {what}: {e}"))
                 .with_ticket(id)
         };
         let rec = self.spool.record(id).map_err(|e| internal("record", e))?;
-        let raw = self.spool.raw(id).map_err(|e| internal("message", e))?;
+        let raw = match with_raw {
+            true => self.spool.raw(id).map_err(|e| internal("message", e))?,
+            false => Vec::new(),
+        };
         Ok((rec, raw))
     }
 }
@@ -424,7 +516,65 @@ fn request_out(id: Ticket, rec: Record, raw: Vec<u8>, v: &View) -> RequestOut {
         state: v.state.as_str().to_owned(),
         lease_token: v.token.clone(),
         lease_expires: v.expires_us.map(clock::rfc3339_us),
+        fields: Fields::ALL,
     }
+}
+
+/// One item of CompleteRequests, read.
+struct Completion {
+    id: Ticket,
+    token: String,
+    outcome: String,
+    comment: String,
+}
+
+/// The items of a CompleteRequests call, whatever shape the client gave
+/// the list: one parameter holding structs (the WSDL's
+/// `completions/completion`, a SOAP-ENC array of `item` structs from
+/// SOAP::Lite, under any name), or structs as repeated parameters
+/// (SOAP::Lite `autotype(0)` with a list).  A struct is an element with
+/// an `id` child.
+fn completion_items(call: &Call) -> Vec<&Param> {
+    let is_item = |p: &Param| p.child("id").is_some_and(|c| !c.complex);
+    let mut out = Vec::new();
+    for p in &call.params {
+        if is_item(p) {
+            out.push(p);
+        } else {
+            out.extend(p.children.iter().filter(|c| c.complex));
+        }
+    }
+    out
+}
+
+/// One item, or the ticket (0 when unreadable) and fault code it earns.
+fn read_completion(p: &Param) -> Result<Completion, (Ticket, &'static str)> {
+    let text = |name: &str| {
+        p.child(name)
+            .and_then(|c| c.value.as_deref())
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let id = match parse_int(text("id")) {
+        Some(n) if n > 0 => n as Ticket,
+        _ => return Err((0, "bad-parameter")),
+    };
+    let token = text("leaseToken");
+    if token.is_empty() {
+        return Err((id, "bad-parameter"));
+    }
+    let outcome = text("outcome");
+    if outcome != "accepted" && outcome != "rejected" {
+        return Err((id, "bad-outcome"));
+    }
+    // The comment is kept as sent, like CompleteRequest's.
+    let comment = p.child("comment").and_then(|c| c.value.clone());
+    Ok(Completion {
+        id,
+        token: token.to_owned(),
+        outcome: outcome.to_owned(),
+        comment: comment.unwrap_or_default(),
+    })
 }
 
 /// A fresh lease token: the ticket and 128 random bits.
@@ -459,12 +609,19 @@ fn int_param(
     if text.is_empty() {
         return Ok(None);
     }
+    match parse_int(text) {
+        Some(n) => Ok(Some(n)),
+        None => Err(bad_param(names[i], "not an integer")),
+    }
+}
+
+fn parse_int(text: &str) -> Option<i64> {
     if let Ok(n) = text.parse::<i64>() {
-        return Ok(Some(n));
+        return Some(n);
     }
     match text.parse::<f64>() {
-        Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
-        _ => Err(bad_param(names[i], "not an integer")),
+        Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+        _ => None,
     }
 }
 

@@ -5,7 +5,11 @@
 //!
 //! Frozen for zeep and suds callers: they refuse an answer carrying an
 //! element the schema does not declare, so a new field is a new
-//! operation or a new namespace, never an addition here.
+//! operation or a new namespace, never an addition here.  What may grow
+//! is a call's input (an optional element old callers never send) and
+//! the list of operations.  The `Request` elements GetRequests' `fields`
+//! can leave out are `minOccurs="0"`; every answer to a call without
+//! `fields` still carries them all.
 
 use crate::protocol::escape;
 
@@ -23,6 +27,7 @@ pub const OPERATIONS: &[(&str, &[Field], &[Field])] = &[
         &[
             ("max", "xsd:int", ONE),
             ("leaseSeconds", "xsd:int", OPTIONAL),
+            ("fields", "xsd:string", OPTIONAL),
         ],
         &[("request", "tns:Request", MANY)],
     ),
@@ -35,6 +40,11 @@ pub const OPERATIONS: &[(&str, &[Field], &[Field])] = &[
             ("comment", "xsd:string", OPTIONAL),
         ],
         &[("status", "xsd:string", ONE)],
+    ),
+    (
+        "CompleteRequests",
+        &[("completions", "tns:CompletionList", ONE)],
+        &[("result", "tns:CompletionResult", MANY)],
     ),
     (
         "HoldRequest",
@@ -77,20 +87,21 @@ pub const OPERATIONS: &[(&str, &[Field], &[Field])] = &[
     ),
 ];
 
-/// The contract's Request, in its order.
+/// The contract's Request, in its order.  The optional elements are
+/// the ones GetRequests' `fields` may leave out (`Fields::NAMES`).
 const REQUEST: &[Field] = &[
     ("id", "xsd:long", ONE),
-    ("arrival", "xsd:dateTime", ONE),
-    ("envelopeSender", "xsd:string", ONE),
-    ("from", "xsd:string", ONE),
-    ("messageId", "xsd:string", ONE),
-    ("subject", "xsd:string", ONE),
-    ("domains", "tns:DomainList", ONE),
-    ("domainsAscii", "tns:DomainList", ONE),
-    ("form", "tns:FormFieldList", ONE),
-    ("body", "xsd:string", ONE),
-    ("raw", "xsd:base64Binary", ONE),
-    ("sha256", "xsd:string", ONE),
+    ("arrival", "xsd:dateTime", OPTIONAL),
+    ("envelopeSender", "xsd:string", OPTIONAL),
+    ("from", "xsd:string", OPTIONAL),
+    ("messageId", "xsd:string", OPTIONAL),
+    ("subject", "xsd:string", OPTIONAL),
+    ("domains", "tns:DomainList", OPTIONAL),
+    ("domainsAscii", "tns:DomainList", OPTIONAL),
+    ("form", "tns:FormFieldList", OPTIONAL),
+    ("body", "xsd:string", OPTIONAL),
+    ("raw", "xsd:base64Binary", OPTIONAL),
+    ("sha256", "xsd:string", OPTIONAL),
     ("state", "xsd:string", ONE),
     ("leaseToken", "xsd:string", ONE),
     (
@@ -152,6 +163,26 @@ pub fn document(address: &str) -> String {
         &[("field", "tns:FormField", MANY)],
     );
     complex_type(&mut out, "Request", REQUEST);
+    complex_type(
+        &mut out,
+        "Completion",
+        &[
+            ("id", "xsd:long", ONE),
+            ("leaseToken", "xsd:string", ONE),
+            ("outcome", "xsd:string", ONE),
+            ("comment", "xsd:string", OPTIONAL),
+        ],
+    );
+    complex_type(
+        &mut out,
+        "CompletionList",
+        &[("completion", "tns:Completion", MANY)],
+    );
+    complex_type(
+        &mut out,
+        "CompletionResult",
+        &[("id", "xsd:long", ONE), ("status", "xsd:string", ONE)],
+    );
     for (op, input, output) in OPERATIONS {
         wrapper(&mut out, op, input);
         wrapper(&mut out, &format!("{op}Response"), output);
@@ -229,7 +260,17 @@ mod tests {
         assert!(n > 100);
         assert!(doc
             .contains("location=\"http://127.0.0.1:8780/soap?a=1&amp;b=2\""));
-        assert_eq!(doc.matches("soapAction=\"urn:Suzanne#").count(), 7);
+        assert_eq!(doc.matches("soapAction=\"urn:Suzanne#").count(), 8);
+        assert!(doc.contains("soapAction=\"urn:Suzanne#CompleteRequests\""));
+        assert_eq!(parameters("CompleteRequests").unwrap(), ["completions"]);
+        // What GetRequests' fields may leave out is what the schema
+        // says is optional.
+        let optional: Vec<&str> = REQUEST
+            .iter()
+            .filter(|f| f.2 == OPTIONAL)
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(optional, crate::protocol::Fields::NAMES);
         assert_eq!(
             parameters("HoldRequest").unwrap(),
             ["id", "leaseToken", "reason"]

@@ -20,7 +20,7 @@ fn wsdl_names_the_address_the_client_used() {
     assert!(resp.contains(
         "<soap:address location=\"http://registry.example:8780/soap\"/>"
     ));
-    assert_eq!(resp.matches("soapAction=\"urn:Suzanne#").count(), 7);
+    assert_eq!(resp.matches("soapAction=\"urn:Suzanne#").count(), 8);
     // A Host header that is not a host name is not echoed.
     let resp = get(&d.addr, "/soap?WSDL", "a\"b");
     let fallback = format!("location=\"http://{}/soap\"", d.addr);

@@ -259,6 +259,7 @@ fn sample() -> RequestOut {
         state: "leased".into(),
         lease_token: "L1-abc".into(),
         lease_expires: Some("2004-05-11T09:05:00Z".into()),
+        fields: Fields::ALL,
     }
 }
 
@@ -342,4 +343,152 @@ fn fault_document() {
     assert_eq!(texts(&doc, "faultstring"), vec!["lease <L1> is stale"]);
     assert_eq!(texts(&doc, "code"), vec!["stale-lease"]);
     assert_eq!(texts(&doc, "ticket"), vec!["7"]);
+}
+
+/// A struct's leaves: (name, value).
+type Leaves = Vec<(String, Option<String>)>;
+
+/// The items of a list parameter: (name, leaves).
+fn items(p: &Param) -> Vec<(String, Leaves)> {
+    p.children
+        .iter()
+        .map(|c| {
+            let kids = c.children.iter();
+            let kids = kids.map(|k| (k.name.clone(), k.value.clone()));
+            (c.name.clone(), kids.collect())
+        })
+        .collect()
+}
+
+#[test]
+fn soap_lite_array_of_structs() {
+    // SOAP::Lite, positional: `->CompleteRequests(\@list)`; keys in
+    // random order, a non-ASCII comment as base64.
+    let call = read(&lite(
+        "<CompleteRequests xmlns=\"urn:Suzanne\">\
+         <soapenc:Array soapenc:arrayType=\"xsd:anyType[2]\" \
+         xsi:type=\"soapenc:Array\">\
+         <item><id xsi:type=\"xsd:int\">1</id>\
+         <outcome xsi:type=\"xsd:string\">accepted</outcome>\
+         <leaseToken xsi:type=\"xsd:string\">L1-a</leaseToken></item>\
+         <item><leaseToken xsi:type=\"xsd:string\">L2-b</leaseToken>\
+         <comment xsi:type=\"xsd:base64Binary\">ZMOpasOgIHByaXM=</comment>\
+         <id xsi:type=\"xsd:int\">2</id>\
+         <outcome xsi:type=\"xsd:string\">rejected</outcome></item>\
+         </soapenc:Array></CompleteRequests>",
+    ));
+    assert_eq!(call.style, Style::Encoded);
+    assert_eq!(call.params.len(), 1);
+    let list = &call.params[0];
+    assert!(list.complex);
+    let got = items(list);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].0, "item");
+    assert_eq!(
+        list.children[1].child("comment").unwrap().value.as_deref(),
+        Some("déjà pris")
+    );
+    assert_eq!(
+        list.children[1].child("id").unwrap().value.as_deref(),
+        Some("2")
+    );
+}
+
+#[test]
+fn zeep_list_and_repeated_structs() {
+    // zeep from the WSDL: completions/completion, qualified.
+    let doc = "<?xml version='1.0' encoding='utf-8'?>\n<soap-env:Envelope \
+        xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+        <soap-env:Body><ns0:CompleteRequests xmlns:ns0=\"urn:Suzanne\">\
+        <ns0:completions><ns0:completion><ns0:id>7</ns0:id>\
+        <ns0:leaseToken>L7</ns0:leaseToken><ns0:outcome>accepted\
+        </ns0:outcome></ns0:completion>\n  <ns0:completion><ns0:id>8\
+        </ns0:id><ns0:leaseToken>L8</ns0:leaseToken>\
+        <ns0:outcome>rejected</ns0:outcome><ns0:comment> a &amp; b\
+        </ns0:comment></ns0:completion></ns0:completions>\
+        </ns0:CompleteRequests></soap-env:Body></soap-env:Envelope>";
+    let call = read(doc);
+    assert_eq!(call.style, Style::Literal);
+    let got = items(&call.params[0]);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].0, "completion");
+    assert_eq!(got[1].1[3], ("comment".into(), Some(" a & b".into())));
+    // Text between the structs is layout, nothing else.
+    assert_eq!(call.params[0].children.len(), 2);
+
+    // SOAP::Lite autotype(0) with a list: repeated parameters.
+    let call = read(&lite(
+        "<CompleteRequests xmlns=\"urn:Suzanne\">\
+         <completions><id>1</id><leaseToken>L1</leaseToken>\
+         <outcome>accepted</outcome></completions>\
+         <completions><id>2</id><leaseToken>L2</leaseToken>\
+         <outcome>accepted</outcome></completions></CompleteRequests>",
+    ));
+    assert_eq!(call.params.len(), 2);
+    assert_eq!(
+        call.params[1].child("id").unwrap().value.as_deref(),
+        Some("2")
+    );
+}
+
+#[test]
+fn completion_results_in_both_styles() {
+    let answer = Answer::Results(vec![
+        ItemResult {
+            id: 4294967297,
+            status: "completed",
+        },
+        ItemResult {
+            id: 9,
+            status: "stale-lease",
+        },
+    ]);
+    let doc = write_answer(
+        "CompleteRequests",
+        Some("urn:Suzanne"),
+        Style::Encoded,
+        &answer,
+    );
+    assert!(doc.contains(
+        "<return xsi:type=\"SOAP-ENC:Array\" \
+         SOAP-ENC:arrayType=\"tns:CompletionResult[2]\">\
+         <result xsi:type=\"tns:CompletionResult\">\
+         <id xsi:type=\"xsd:long\">4294967297</id>\
+         <status xsi:type=\"xsd:string\">completed</status></result>"
+    ));
+    assert_eq!(texts(&doc, "status"), ["completed", "stale-lease"]);
+    let doc = write_answer("CompleteRequests", None, Style::Literal, &answer);
+    assert!(doc.contains(
+        "<CompleteRequestsResponse xmlns=\"urn:Suzanne\"><result>\
+         <id>4294967297</id><status>completed</status></result><result>"
+    ));
+    assert!(!doc.contains("xsi:type"));
+    let empty = Answer::Results(Vec::new());
+    let doc = write_answer("CompleteRequests", None, Style::Encoded, &empty);
+    assert!(doc.contains("tns:CompletionResult[0]"));
+}
+
+#[test]
+fn fields_leave_elements_out() {
+    assert_eq!(Fields::parse("").unwrap(), Fields::ALL);
+    assert_eq!(Fields::parse(" , ").unwrap(), Fields::ALL);
+    assert_eq!(Fields::parse("raw,bodies").unwrap_err(), "bodies");
+    let f = Fields::parse("id leaseToken domainsAscii,raw sha256").unwrap();
+    assert!(f.has("raw") && f.has("domainsAscii") && f.has("id"));
+    assert!(!f.has("body") && !f.has("form") && !f.has("domains"));
+
+    let mut r = sample();
+    r.fields = f;
+    for style in [Style::Encoded, Style::Literal] {
+        let answer = Answer::Requests(vec![r.clone()]);
+        let doc = write_answer("GetRequests", None, style, &answer);
+        for gone in ["body", "form", "subject", "from", "arrival", "domains"] {
+            assert!(texts(&doc, gone).is_empty(), "{gone} in {doc}");
+        }
+        assert_eq!(texts(&doc, "domain").len(), 2, "{doc}");
+        assert_eq!(texts(&doc, "leaseToken"), ["L1-abc"]);
+        assert_eq!(texts(&doc, "sha256").len(), 1);
+        assert_eq!(texts(&doc, "raw").len(), 1);
+        assert_eq!(texts(&doc, "state").len(), 1);
+    }
 }
