@@ -268,7 +268,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             n.claims = true;
             n.wanted.chain = true;
             let ledger = reads(n)?;
-            summary::write(&ctx, &summary::text(&ctx, &ledger))?;
+            summary::write(&ctx, &summary::text(&ctx, &ledger)?)?;
             Ok(report(&read_problems(&ledger)))
         }
         Command::All { out, tmp_grace } => {
@@ -391,7 +391,7 @@ fn all(
     let chained = verify::write(ctx, &ledger.tally)
         .map(|()| chain_status(ctx, &ledger.tally));
     failed("verify-journal", chained);
-    let text = summary::text(ctx, ledger);
+    let text = summary::text(ctx, ledger)?;
     failed("summary", summary::write(ctx, &text).map(|()| Exit::Ok));
     let stdout = Context {
         dest: Dest::Stdout,

@@ -86,6 +86,21 @@ fn a_truncated_record_is_named_and_still_listed() {
         "{err}"
     );
     assert!(err.contains("T000000000002.json"), "{err}");
+
+    // `all` reads the journal's SHA-256 too, and gives it in the row.
+    let dir = f.dir.path().join("out");
+    let out = f.run(&["all", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(65));
+    let listed = fs::read_to_string(dir.join("requests.csv")).unwrap();
+    let sha = column(&listed, "sha256")[2].clone();
+    assert_eq!(sha.len(), 64);
+    assert_eq!(
+        column(
+            &fs::read_to_string(dir.join("reconcile.csv")).unwrap(),
+            "problem"
+        ),
+        ["record-unreadable"]
+    );
 }
 
 #[test]

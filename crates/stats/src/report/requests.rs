@@ -10,7 +10,7 @@ use spool::record::TimeSource;
 use spool::Record;
 
 use crate::error::Error;
-use crate::ledger::{Ledger, Ticket};
+use crate::ledger::Ledger;
 use crate::output::Table;
 use crate::parallel;
 use crate::problem::Problem;
@@ -59,7 +59,7 @@ pub fn write(ctx: &Context, ledger: &Ledger) -> Result<Vec<Problem>, Error> {
                 t.ticket,
                 e.to_string(),
             ));
-            table.row(journal_row(ledger, t))
+            table.row(journal_row(ledger, i as usize))
         }
     })?;
     table.finish()?;
@@ -96,12 +96,16 @@ pub fn record_row(r: &Record) -> [String; 18] {
 
 /// The row of a message whose record cannot be read: what its `parsed`
 /// event gave, the rest empty, the reason saying so.
-fn journal_row(ledger: &Ledger, t: &Ticket) -> [String; 18] {
+fn journal_row(ledger: &Ledger, i: usize) -> [String; 18] {
+    let t = &ledger.tickets[i];
     let mut row: [String; 18] = Default::default();
     row[0] = t.ticket.to_string();
     row[1] = stamp::micros(t.key.arrival_us);
     row[8] = t.kind.as_str().to_string();
     row[9] = "record unreadable".to_string();
+    if let Some(sha) = ledger.digests.get(i) {
+        row[10] = sha.to_string();
+    }
     row[11] = ledger.batch_of(t).to_string();
     row[12] = t.offset.to_string();
     row[15] = t.key.rotation.to_string();

@@ -44,10 +44,10 @@ impl Stage {
 }
 
 /// The stages, in pipeline order.
-pub fn count(ctx: &Context, ledger: &Ledger) -> Vec<Stage> {
+pub fn count(ctx: &Context, ledger: &Ledger) -> Result<Vec<Stage>, Error> {
     let mut incoming = Stage::new("incoming");
     // A batch archived while we list it is simply not counted.
-    for batch in ctx.spool.incoming().unwrap_or_default() {
+    for batch in ctx.spool.incoming()? {
         if let Ok(us) = ctx.spool.rotation_time_us(&batch) {
             incoming.add(us);
         }
@@ -72,7 +72,7 @@ pub fn count(ctx: &Context, ledger: &Ledger) -> Vec<Stage> {
         places(t, ctx.now_us, |i, since| stages[i].add(since));
     }
     stages.insert(0, incoming);
-    stages
+    Ok(stages)
 }
 
 /// Where one ticket stands: `at(index into the stage names, since)`.
@@ -107,7 +107,7 @@ fn places(t: &Ticket, now_us: i64, mut at: impl FnMut(usize, i64)) {
 /// Write the report.
 pub fn write(ctx: &Context, ledger: &Ledger) -> Result<(), Error> {
     let mut table = Table::create(&ctx.dest, "stages.csv", &COLUMNS)?;
-    for s in count(ctx, ledger) {
+    for s in count(ctx, ledger)? {
         table.row([
             s.name.to_string(),
             s.count.to_string(),

@@ -17,7 +17,7 @@ use crate::stamp;
 pub const TOP: usize = 5;
 
 /// The summary text.
-pub fn text(ctx: &Context, ledger: &Ledger) -> String {
+pub fn text(ctx: &Context, ledger: &Ledger) -> Result<String, Error> {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -26,7 +26,7 @@ pub fn text(ctx: &Context, ledger: &Ledger) -> String {
         stamp::seconds(ctx.now_us)
     );
     kinds(&mut out, ledger);
-    let all = stages::count(ctx, ledger);
+    let all = stages::count(ctx, ledger)?;
     let line = |names: &[&str]| {
         let parts: Vec<String> = all
             .iter()
@@ -66,7 +66,7 @@ pub fn text(ctx: &Context, ledger: &Ledger) -> String {
     }
     out.push('\n');
     contests(&mut out, ctx, ledger);
-    out
+    Ok(out)
 }
 
 fn kinds(out: &mut String, ledger: &Ledger) {
