@@ -66,6 +66,9 @@ registration system would: first come, first served.
   --url URL          SOAP endpoint (default http://127.0.0.1:8780/soap)
   --batch N          GetRequests max, 1..1000 (default 10)
   --lease S          GetRequests leaseSeconds (default 300)
+  --fields LIST      GetRequests fields: the Request elements to send
+                     (default "arrival domains domainsAscii raw sha256",
+                     what this program uses; "all": every element)
   --style STYLE      how SOAP::Lite builds the calls (default: default)
         default  SOAP::Lite's own rpc style: positional parameters
                  (c-gensymN), every value autotyped
@@ -256,11 +259,13 @@ sub options {
     my %o = (url => 'http://127.0.0.1:8780/soap', batch => 10,
              lease => 300, style => 'default', 'idle-exit' => 2,
              'delay-ms' => 0, deadline => 3600, timeout => 60,
-             complete => 'batch', workers => 1);
+             complete => 'batch', workers => 1,
+             fields => 'arrival domains domainsAscii raw sha256');
     GetOptionsFromArray(\@argv, \%o, 'url=s', 'batch=i', 'lease=i',
         'style=s', 'keep-alive', 'auth-file=s', 'hold-domain=s',
         'idle-exit=f', 'max=i', 'out=s', 'delay-ms=i', 'deadline=f',
-        'timeout=i', 'verbose', 'complete=s', 'workers=i', 'help|h')
+        'timeout=i', 'verbose', 'complete=s', 'workers=i', 'fields=s',
+        'help|h')
         or usage();
     if ($o{help}) { print $USAGE; exit 0 }
     usage("unexpected argument '$argv[0]'") if @argv;
@@ -386,8 +391,11 @@ sub min { $_[0] < $_[1] ? $_[0] : $_[1] }
 
 sub get_requests {
     my ($soap, $opt, $max) = @_;
+    # SOAP::Lite spends about 80 microseconds on each element of an
+    # answer: asking only for the elements used halves a batch's cost.
+    my @fields = $opt->{fields} eq 'all' ? () : ([fields => $opt->{fields}]);
     my $som = call($soap, $opt, 'GetRequests',
-                   [max => $max], [leaseSeconds => $opt->{lease}]);
+                   [max => $max], [leaseSeconds => $opt->{lease}], @fields);
     my $result = $som->result;
 
     # rpc/encoded (the contract's answer to SOAP::Lite): an array

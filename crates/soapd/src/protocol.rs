@@ -515,14 +515,14 @@ pub struct RequestOut {
 }
 
 /// The elements of a `Request` a caller asked for (GetRequests'
-/// `fields`).  `id`, `state`, `leaseToken` and `leaseExpires` always go:
-/// without them a lease cannot be used.
+/// `fields`).  `id` and `leaseToken` always go: without them a lease
+/// cannot be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fields(u16);
 
 impl Fields {
     /// The elements that may be left out, in the contract's order.
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 13] = [
         "arrival",
         "envelopeSender",
         "from",
@@ -534,9 +534,10 @@ impl Fields {
         "body",
         "raw",
         "sha256",
+        "state",
+        "leaseExpires",
     ];
-    const ALWAYS: [&'static str; 4] =
-        ["id", "state", "leaseToken", "leaseExpires"];
+    const ALWAYS: [&'static str; 2] = ["id", "leaseToken"];
     pub const ALL: Fields = Fields((1 << Fields::NAMES.len()) - 1);
 
     /// Names separated by spaces or commas; empty means all.  An unknown
@@ -759,9 +760,12 @@ impl Writer {
         if has("sha256") {
             self.leaf("sha256", "string", &r.sha256);
         }
-        self.leaf("state", "string", &r.state);
+        if has("state") {
+            self.leaf("state", "string", &r.state);
+        }
         self.leaf("leaseToken", "string", &r.lease_token);
         match &r.lease_expires {
+            _ if !has("leaseExpires") => {}
             Some(t) => self.leaf("leaseExpires", "dateTime", t),
             // Literal: the element is optional and left out.
             None if self.enc => self.out.push_str(

@@ -102,7 +102,7 @@ const REQUEST: &[Field] = &[
     ("body", "xsd:string", OPTIONAL),
     ("raw", "xsd:base64Binary", OPTIONAL),
     ("sha256", "xsd:string", OPTIONAL),
-    ("state", "xsd:string", ONE),
+    ("state", "xsd:string", OPTIONAL),
     ("leaseToken", "xsd:string", ONE),
     (
         "leaseExpires",
@@ -267,7 +267,7 @@ mod tests {
         // says is optional.
         let optional: Vec<&str> = REQUEST
             .iter()
-            .filter(|f| f.2 == OPTIONAL)
+            .filter(|f| f.2.contains("minOccurs=\"0\""))
             .map(|f| f.0)
             .collect();
         assert_eq!(optional, crate::protocol::Fields::NAMES);

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Drain the queue through the served WSDL with zeep or suds: lease a
-batch, complete each request, until nothing comes.  Prints one JSON
-object per completed request.
+batch, complete each request (or the whole batch in one CompleteRequests
+call), until nothing comes.  Prints one JSON object per completed
+request.
 
-    drain.py URL zeep|suds BATCH [LIMIT]
+    drain.py URL zeep|suds BATCH [LIMIT] [one|many]
 """
 import base64
 import hashlib
@@ -14,6 +15,7 @@ import sys
 def main():
     url, lib, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
     limit = int(sys.argv[4]) if len(sys.argv) > 4 else 100000
+    many = len(sys.argv) > 5 and sys.argv[5] == "many"
     if not url.startswith("http://127.0.0.1:"):
         sys.exit("loopback only")
     if lib == "zeep":
@@ -50,11 +52,14 @@ def main():
             got = items(got, "request")
         if not got:
             break
+        if many:
+            complete_all(service, got)
         for r in got:
-            status = service.CompleteRequest(
-                id=r.id, leaseToken=r.leaseToken, outcome="accepted")
-            if str(status) != "completed":
-                sys.exit("CompleteRequest %s: %s" % (r.id, status))
+            if not many:
+                status = service.CompleteRequest(
+                    id=r.id, leaseToken=r.leaseToken, outcome="accepted")
+                if str(status) != "completed":
+                    sys.exit("CompleteRequest %s: %s" % (r.id, status))
             print(json.dumps({
                 "id": int(r.id),
                 "subject": text(r.subject),
@@ -71,6 +76,28 @@ def main():
             }, ensure_ascii=False, sort_keys=True))
             done += 1
     print("# %d completed" % done, file=sys.stderr)
+
+
+def complete_all(service, got):
+    """One CompleteRequests call for the batch; the first item again at
+    the end, with a comment, must answer "completed" again."""
+    items = [{"id": r.id, "leaseToken": r.leaseToken, "outcome": "accepted"}
+             for r in got]
+    items.append(dict(items[0], comment="déjà vu <&>"))
+    results = service.CompleteRequests(completions={"completion": items})
+    if results is None or results == "":
+        results = []
+    if not isinstance(results, list):
+        results = getattr(results, "result", None) or []
+        if not isinstance(results, list):
+            results = [results]
+    if len(results) != len(items):
+        sys.exit("CompleteRequests: %d results for %d items"
+                 % (len(results), len(items)))
+    for item, res in zip(items, results):
+        if int(res.id) != int(item["id"]) or str(res.status) != "completed":
+            sys.exit("CompleteRequests %s: %s %s"
+                     % (item["id"], res.id, res.status))
 
 
 main()
