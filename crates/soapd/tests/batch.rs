@@ -189,6 +189,25 @@ fn fields_choose_the_request_elements() {
     assert!(resp.starts_with("HTTP/1.1 500"), "{resp}");
     assert_eq!(texts(&resp, "code"), ["bad-parameter"]);
     assert!(resp.contains("bodies"), "{resp}");
+    // SOAP::Lite's positional style: the third c-gensym is fields.
+    let resp = post(
+        &d.addr,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope \
+         soap:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\" \
+         xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+         <soap:Body><GetRequests xmlns=\"urn:Suzanne\">\
+         <c-gensym3 xsi:type=\"xsd:int\">1</c-gensym3>\
+         <c-gensym5 xsi:type=\"xsd:int\">60</c-gensym5>\
+         <c-gensym7 xsi:type=\"xsd:string\">domainsAscii sha256\
+         </c-gensym7></GetRequests></soap:Body></soap:Envelope>",
+        "",
+    );
+    assert!(resp.contains("tns:Request[1]"), "{resp}");
+    assert_eq!(texts(&resp, "sha256").len(), 1, "{resp}");
+    assert!(texts(&resp, "raw").is_empty(), "{resp}");
+    assert!(texts(&resp, "leaseExpires").is_empty(), "{resp}");
     // Without fields, everything, as before.
     let all = lease(&d.addr, 1, 60);
     assert_eq!(all.len(), 1);
