@@ -78,11 +78,13 @@ stop_mock() {
 }
 
 # registry [OPTIONS...]: run the registry against the mock; its exit code
-# in RC, its stderr in $WORK/err.
+# in RC, its stderr in $WORK/err. The mock plays the one-at-a-time
+# CompleteRequest; batch completion is tested against the real daemon
+# (crates/soapd/tests/registry.rs).
 registry() {
 	RC=0
 	timeout 30 perl "$REGISTRY" --url "http://127.0.0.1:$PORT/soap" \
-		--out "$WORK/out.jsonl" --idle-exit 0.3 "$@" \
+		--out "$WORK/out.jsonl" --idle-exit 0.3 --complete one "$@" \
 		2>"$WORK/err" || RC=$?
 }
 
