@@ -97,7 +97,8 @@ pub enum Command {
 
     /// Account for every message; name each problem (exit 65 if any)
     Reconcile {
-        /// Files under tmp/ younger than this are writes in progress
+        /// Work younger than this is in progress, not a gap: files under
+        /// tmp/, files not journaled yet, requests not acknowledged yet
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         tmp_grace: u64,
         #[command(flatten)]
@@ -122,7 +123,8 @@ pub enum Command {
         /// The directory to write into (made if missing)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// Files under tmp/ younger than this are writes in progress
+        /// Work younger than this is in progress, not a gap: files under
+        /// tmp/, files not journaled yet, requests not acknowledged yet
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         tmp_grace: u64,
     },

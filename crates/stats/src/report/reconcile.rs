@@ -66,9 +66,9 @@ pub fn check(
     batches(ctx, ledger, &mut found)?;
     ticket_order(ledger, &mut found);
     files(ctx, ledger, &mut found)?;
-    strays(ctx, ledger, &mut found)?;
+    strays(ctx, ledger, opts, &mut found)?;
     leftovers(ctx, opts, &mut found)?;
-    acks(ledger, &mut found);
+    acks(ctx, ledger, opts, &mut found);
     hand_off_order(ctx, ledger, &mut found);
     Ok(found)
 }
@@ -339,6 +339,7 @@ fn ticket_files(spool: &Spool, t: &Ticket, digest: &str) -> Vec<Problem> {
 fn strays(
     ctx: &Context,
     ledger: &Ledger,
+    opts: Options,
     found: &mut Vec<Problem>,
 ) -> Result<(), Error> {
     let in_progress: Vec<(u64, u64)> = ledger
@@ -359,6 +360,11 @@ fn strays(
         let mut names = list(&ctx.spool.dir(dir))?;
         names.sort();
         for name in names {
+            // Journal read first, files listed after: a file younger
+            // than the grace may belong to a batch begun in between.
+            if young(&ctx.spool.dir(dir).join(&name), ctx, opts) {
+                continue;
+            }
             match ticket_of(&name, ext) {
                 Some(t) if accounted(t) => {}
                 Some(t) => found.push(Problem::ticket(
@@ -426,11 +432,32 @@ fn list(dir: &Path) -> Result<Vec<String>, Error> {
     Ok(names)
 }
 
-/// Every request acknowledged, or skipped with a reason.
-fn acks(ledger: &Ledger, found: &mut Vec<Problem>) {
+/// Whether a file changed within the grace (work in progress).
+fn young(path: &Path, ctx: &Context, opts: Options) -> bool {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return true; // gone while we looked: renamed by its writer
+    };
+    let mtime = meta.mtime() * SECOND + meta.mtime_nsec() / 1000;
+    let age = ctx.now_us - mtime;
+    (0..opts.tmp_grace_s as i64 * SECOND).contains(&age)
+}
+
+/// Every request acknowledged, or skipped with a reason. A request
+/// parsed within the grace is work in progress, not a gap: the report
+/// runs every few minutes during a landrush.
+fn acks(
+    ctx: &Context,
+    ledger: &Ledger,
+    opts: Options,
+    found: &mut Vec<Problem>,
+) {
+    let grace = opts.tmp_grace_s as i64 * SECOND;
     for i in ledger.arrival_order() {
         let t = &ledger.tickets[i as usize];
         if !t.is_request() {
+            continue;
+        }
+        if t.ack == AckStatus::None && ctx.now_us - t.parsed_us < grace {
             continue;
         }
         let problem = match t.ack {
