@@ -38,7 +38,10 @@ use Time::HiRes qw(CLOCK_MONOTONIC clock_gettime sleep);
 
 my $ME = 'suzanne-registry';
 my $NS = 'urn:Suzanne';
-my $JSON = JSON::PP->new->utf8->canonical;
+# Cpanel::JSON::XS when installed: JSON::PP costs about 80 microseconds
+# a --out line, a second of a 12,000-request run. Same output.
+my $JSON = (eval { require Cpanel::JSON::XS; Cpanel::JSON::XS->new }
+            || JSON::PP->new)->utf8->canonical;
 
 # sysexits
 my $EX_USAGE       = 64;
@@ -144,6 +147,12 @@ sub workers {
         }
         $pids{$pid} = $i;
     }
+    # Interrupted, the workers are stopped too: no orphan keeps leasing.
+    local $SIG{INT} = local $SIG{TERM} = sub {
+        stop(\%pids);
+        remove_tree($dir);
+        fail($EX_TEMPFAIL, "drain '$opt->{url}': interrupted");
+    };
 
     my $status = reap(\%pids, $opt->{deadline} + 30);
     $status ||= merge($opt, $dir, $n);
@@ -159,6 +168,7 @@ sub reap {
     my $status = 0;
     while (%$pids) {
         my $pid = waitpid(-1, WNOHANG);
+        last if $pid < 0;    # no child left to wait for
         if ($pid > 0) {
             my $i = delete $pids->{$pid};
             next unless defined $i;

@@ -333,15 +333,17 @@ impl Service {
         let mut results = Vec::with_capacity(items.len());
         let (mut again, mut refused) = (0, 0);
         for item in &items {
-            let status = match item {
-                Err((_, code)) => *code,
-                Ok(c) => match done.get(&c.id) {
-                    Some(t) if *t == c.token => "completed",
-                    Some(_) => Refusal::StaleLease.code(),
-                    None => match st
-                        .queue
-                        .plan_complete(c.id, &c.token, &c.outcome, &c.comment)
-                    {
+            let (id, status) = match item {
+                Err((id, code)) => (*id, *code),
+                Ok(c) => {
+                    let planned = match done.get(&c.id) {
+                        Some(t) if *t == c.token => Ok(None),
+                        Some(_) => Err(Refusal::StaleLease),
+                        None => st.queue.plan_complete(
+                            c.id, &c.token, &c.outcome, &c.comment,
+                        ),
+                    };
+                    let status = match planned {
                         Ok(Some(ev)) => {
                             events.push(ev);
                             done.insert(c.id, &c.token);
@@ -352,14 +354,11 @@ impl Service {
                             "completed"
                         }
                         Err(r) => r.code(),
-                    },
-                },
+                    };
+                    (c.id, status)
+                }
             };
             refused += usize::from(status != "completed");
-            let id = match item {
-                Ok(c) => c.id,
-                Err((id, _)) => *id,
-            };
             results.push(ItemResult { id, status });
         }
         st.record(&events, now)?;

@@ -105,7 +105,7 @@ fn each_item_decided_alone_all_in_one_append() {
     );
     assert!(first.contains(" outcome=partial "), "{first}");
     assert!(
-        first.contains(" items=9 completed=2 again=0 refused=6"),
+        first.contains(" items=9 completed=2 again=1 refused=6"),
         "{first}"
     );
 }
