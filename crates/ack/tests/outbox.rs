@@ -54,6 +54,11 @@ fn a_second_instance_exits_75_at_once() {
     let guard = f.spool.lock_stage(Stage::Ack).unwrap();
     let out = f.run(&[]);
     assert_eq!(code(&out), 75, "{}", stderr(&out));
+    // Overlapping cron runs are normal: nothing for cron to mail...
+    assert_eq!(stderr(&out), "");
+    // ...and with -v, one line naming the lock.
+    let out = f.run(&["-v"]);
+    assert_eq!(code(&out), 75);
     assert!(stderr(&out).contains("ack.lock"), "{}", stderr(&out));
     assert!(written(&outbox).is_empty());
     drop(guard);
