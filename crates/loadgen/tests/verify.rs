@@ -182,9 +182,10 @@ fn a_landrush_rotated_in_three_pieces_verifies() {
 /// Rotated between the two, the first copy to arrive must still be the
 /// request and the re-send its duplicate.
 #[test]
-#[ignore = "XXX: suzanne-parse judges duplicates in ticket order, so a \
-            first copy delivered into a later rotation than its re-send \
-            becomes the duplicate"]
+#[ignore = "XXX: suzanne-parse keeps both copies as requests (the earlier \
+            keeps its place, its reason names the later copy) where this \
+            truth expects the re-send to be the duplicate: verify must \
+            learn that outcome before this can pass"]
 fn a_first_copy_delivered_after_its_resend_stays_the_request() {
     let Some(it) = intake() else { return };
     let w = Work::new();

@@ -46,7 +46,7 @@ fn landrush_mbox(n: usize) -> Vec<u8> {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a measurement, not a test: run it with --release --ignored"]
 fn throughput() {
     let n = 20_000;
     let data = landrush_mbox(n);

@@ -83,7 +83,7 @@ fn fast_client(batch: u32, n: u64, many: bool) {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a measurement, not a test: run it with --release --ignored"]
 fn measure_fast_client() {
     fast_client(1, 2000, false);
     fast_client(100, 2000, false);
@@ -92,7 +92,7 @@ fn measure_fast_client() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a measurement, not a test: run it with --release --ignored"]
 fn measure_soap_lite() {
     if !have_soap_lite() {
         return;
@@ -132,7 +132,7 @@ fn measure_soap_lite() {
 /// keep-alive), completing one by one or batch by batch, with one
 /// worker or two.  The idle second before it exits is not counted.
 #[test]
-#[ignore]
+#[ignore = "a measurement, not a test: run it with --release --ignored"]
 fn measure_registry() {
     if !have_soap_lite() {
         return;
