@@ -438,8 +438,10 @@ fn young(path: &Path, ctx: &Context, opts: Options) -> bool {
         return true; // gone while we looked: renamed by its writer
     };
     let mtime = meta.mtime() * SECOND + meta.mtime_nsec() / 1000;
-    let age = ctx.now_us - mtime;
-    (0..opts.tmp_grace_s as i64 * SECOND).contains(&age)
+    // A file newer than the report's own start (age below zero) was
+    // written while the journal was being read: in progress too.
+    let grace = opts.tmp_grace_s as i64 * SECOND;
+    grace > 0 && ctx.now_us - mtime < grace
 }
 
 /// Every request acknowledged, or skipped with a reason. A request
