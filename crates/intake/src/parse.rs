@@ -422,21 +422,7 @@ fn judge_duplicate(
 
 /// The journal's summary of a record.
 pub fn parsed_event(r: &Record) -> ParsedEvent {
-    ParsedEvent {
-        ticket: r.ticket,
-        batch: r.batch.clone(),
-        offset: r.offset,
-        arrival_us: r.key.arrival_us,
-        rotation: r.key.rotation,
-        position: r.key.position,
-        kind: r.kind,
-        dup_of: r.dup_of,
-        domains: r.ascii_domains(),
-        sha256: r.sha256.clone(),
-        message_id: r.message_id.clone(),
-        fingerprint: r.fingerprint.clone(),
-        registrar: registrar(r),
-    }
+    ParsedEvent::of(r, registrar(r))
 }
 
 /// The registrar's address: the From address, else the envelope sender,

@@ -109,6 +109,26 @@ pub struct Parsed {
 }
 
 impl Parsed {
+    /// The `parsed` event of a record, with the registrar's address as
+    /// the caller reads it.
+    pub fn of(r: &crate::Record, registrar: String) -> Parsed {
+        Parsed {
+            ticket: r.ticket,
+            batch: r.batch.clone(),
+            offset: r.offset,
+            arrival_us: r.key.arrival_us,
+            rotation: r.key.rotation,
+            position: r.key.position,
+            kind: r.kind,
+            dup_of: r.dup_of,
+            domains: r.ascii_domains(),
+            sha256: r.sha256.clone(),
+            message_id: r.message_id.clone(),
+            fingerprint: r.fingerprint.clone(),
+            registrar,
+        }
+    }
+
     /// The arrival key.
     pub fn key(&self) -> crate::ArrivalKey {
         crate::ArrivalKey {

@@ -230,21 +230,7 @@ fn batch(
 }
 
 fn parsed(r: &Record) -> Event {
-    Event::Parsed(Parsed {
-        ticket: r.ticket,
-        batch: r.batch.clone(),
-        offset: r.offset,
-        arrival_us: r.key.arrival_us,
-        rotation: r.key.rotation,
-        position: r.key.position,
-        kind: r.kind,
-        dup_of: r.dup_of,
-        domains: r.ascii_domains(),
-        sha256: r.sha256.clone(),
-        message_id: r.message_id.clone(),
-        fingerprint: r.fingerprint.clone(),
-        registrar: r.from.clone(),
-    })
+    Event::Parsed(Parsed::of(r, r.from.clone()))
 }
 
 /// One ack each, in arrival order, at least twenty seconds after

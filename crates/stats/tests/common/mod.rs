@@ -126,21 +126,7 @@ impl Msg {
 
 /// The `parsed` event of a record.
 pub fn parsed(r: &Record, registrar: &str) -> Event {
-    Event::Parsed(Parsed {
-        ticket: r.ticket,
-        batch: r.batch.clone(),
-        offset: r.offset,
-        arrival_us: r.key.arrival_us,
-        rotation: r.key.rotation,
-        position: r.key.position,
-        kind: r.kind,
-        dup_of: r.dup_of,
-        domains: r.ascii_domains(),
-        sha256: r.sha256.clone(),
-        message_id: r.message_id.clone(),
-        fingerprint: r.fingerprint.clone(),
-        registrar: registrar.to_string(),
-    })
+    Event::Parsed(Parsed::of(r, registrar.to_string()))
 }
 
 pub fn ack(ticket: u64, status: &str, reason: &str) -> Event {
